@@ -1,0 +1,91 @@
+//! Stable error codes shared by every surface (API, proxy, CLI). A code never changes meaning once
+//! published; HTTP status and retryability are derived from the code alone.
+
+use serde::Serialize;
+
+/// The stable machine-readable code carried in the `{"error":{"code",...}}` envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidRequest,
+    Unauthorized,
+    NotFound,
+    Conflict,
+    Gone,
+    PayloadTooLarge,
+    Capacity,
+    RuntimeUnavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status that carries this code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidRequest => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::Gone => 410,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::Capacity => 503,
+            ErrorCode::RuntimeUnavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+
+    /// Whether a client may retry the same request unchanged and expect a different outcome.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::Capacity | ErrorCode::RuntimeUnavailable | ErrorCode::Internal
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::Gone => "gone",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::Capacity => "capacity",
+            ErrorCode::RuntimeUnavailable => "runtime_unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// Input that breaks a rule. The message names the field and the rule so a caller can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_statuses_and_names() {
+        assert_eq!(ErrorCode::Gone.http_status(), 410);
+        assert_eq!(ErrorCode::Capacity.http_status(), 503);
+        assert!(ErrorCode::Capacity.retryable());
+        assert!(!ErrorCode::InvalidRequest.retryable());
+        let json = serde_json::to_string(&ErrorCode::RuntimeUnavailable).unwrap();
+        assert_eq!(json, "\"runtime_unavailable\"");
+        assert_eq!(ErrorCode::RuntimeUnavailable.as_str(), "runtime_unavailable");
+    }
+}

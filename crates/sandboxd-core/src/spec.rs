@@ -1,0 +1,122 @@
+//! Creation input and its validation. Everything a caller sends is checked here, before any state
+//! exists anywhere: a request that passes [`CreateRequest::validate`] can only fail later for
+//! reasons outside the caller's input (engine, host capacity).
+
+use crate::model::{IdlePolicy, Resources};
+use crate::{SandboxId, ValidationError};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+mod rules;
+
+pub use rules::{validate_command, validate_env};
+
+/// Most ports one sandbox may advertise.
+pub const MAX_PORTS: usize = 32;
+
+/// What `POST /sandbox` and `POST /v1/sandboxes` accept. Unknown fields are refused so that a typo
+/// is an error, not a silently ignored setting.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    pub id: Option<String>,
+    pub image: Option<String>,
+    /// Signed so that 0 and 70000 get a clear message instead of a type error.
+    pub ports: Option<Vec<i64>>,
+    pub env: Option<BTreeMap<String, String>>,
+    /// Shell command our init runs (and restarts) at every container start.
+    pub start: Option<String>,
+    pub resources: Option<ResourceRequest>,
+    pub idle_policy: Option<IdlePolicy>,
+    pub idle_timeout_s: Option<u64>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// Reference-compatible shorthands, stored in `metadata`.
+    pub external_user_id: Option<String>,
+    pub external_project_id: Option<String>,
+}
+
+/// Per-sandbox overrides of the configured defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceRequest {
+    pub memory_mb: Option<u64>,
+    pub cpus: Option<f64>,
+    pub pids: Option<u64>,
+}
+
+/// Configured defaults and the maxima a request may ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub default: Resources,
+    pub max_memory_mb: u64,
+    pub max_cpus: f64,
+    pub max_pids: u64,
+    pub default_image: String,
+}
+
+/// A validated creation request: every field has its final value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxSpec {
+    /// Whether the id was chosen by the caller (re-creating a tombstoned id is allowed then).
+    pub id_chosen: bool,
+    pub id: SandboxId,
+    pub image: String,
+    pub ports: Vec<u16>,
+    pub env: BTreeMap<String, String>,
+    pub start: Option<String>,
+    pub resources: Resources,
+    pub idle_policy: IdlePolicy,
+    pub idle_timeout_s: Option<u64>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl CreateRequest {
+    pub fn validate(self, limits: &Limits) -> Result<SandboxSpec, ValidationError> {
+        let (id, id_chosen) = match self.id.as_deref() {
+            Some(raw) => (SandboxId::parse_new(raw)?, true),
+            None => (SandboxId::generate(), false),
+        };
+        let image = match self.image {
+            Some(image) => rules::validate_image(&image)?,
+            None => limits.default_image.clone(),
+        };
+        let ports = rules::validate_ports(self.ports.unwrap_or_default())?;
+        let env = self.env.unwrap_or_default();
+        validate_env(&env, "env")?;
+        if let Some(start) = &self.start {
+            rules::validate_start(start)?;
+        }
+        let resources = rules::resolve_resources(self.resources.unwrap_or_default(), limits)?;
+        if let Some(t) = self.idle_timeout_s {
+            if !(10..=7 * 24 * 3600).contains(&t) {
+                return Err(ValidationError::new(
+                    "idle_timeout_s",
+                    "must be between 10 and 604800 seconds",
+                ));
+            }
+        }
+        let mut metadata = self.metadata.unwrap_or_default();
+        if let Some(v) = self.external_user_id {
+            metadata.insert("external_user_id".into(), v);
+        }
+        if let Some(v) = self.external_project_id {
+            metadata.insert("external_project_id".into(), v);
+        }
+        rules::validate_metadata(&metadata)?;
+        Ok(SandboxSpec {
+            id_chosen,
+            id,
+            image,
+            ports,
+            env,
+            start: self.start.filter(|s| !s.trim().is_empty()),
+            resources,
+            idle_policy: self.idle_policy.unwrap_or_default(),
+            idle_timeout_s: self.idle_timeout_s,
+            metadata,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

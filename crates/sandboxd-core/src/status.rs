@@ -1,0 +1,97 @@
+//! The sandbox state machine. `creating → running ⇄ stopped`, any live state → `error` (with a
+//! reason; `start` recreates the container), and any state → `deleted` (a tombstone: nothing but an
+//! explicit re-create brings the id back). Every status change goes through [`Status::can_become`].
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Creating,
+    Running,
+    Stopped,
+    Error,
+    Deleted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+            Status::Error => "error",
+            Status::Deleted => "deleted",
+        }
+    }
+
+    /// Whether moving from `self` to `next` is a legal transition.
+    pub fn can_become(self, next: Status) -> bool {
+        use Status::*;
+        match (self, next) {
+            (a, b) if a == b => true,
+            (Deleted, Creating) => true, // explicit re-create of a tombstoned id
+            (Deleted, _) => false,
+            (_, Deleted) => true,
+            (_, Error) => true,
+            (Creating, Running) | (Creating, Stopped) => true,
+            (Running, Stopped) | (Stopped, Running) => true,
+            (Error, Running) | (Error, Stopped) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the sandbox still exists for its users (not a tombstone).
+    pub fn is_live(self) -> bool {
+        self != Status::Deleted
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "creating" => Status::Creating,
+            "running" => Status::Running,
+            "stopped" => Status::Stopped,
+            "error" => Status::Error,
+            "deleted" => Status::Deleted,
+            other => return Err(format!("unknown status {other:?}")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status::*;
+    use super::*;
+
+    #[test]
+    fn lifecycle_transitions() {
+        assert!(Creating.can_become(Running));
+        assert!(Running.can_become(Stopped));
+        assert!(Stopped.can_become(Running));
+        assert!(Error.can_become(Running));
+        assert!(Running.can_become(Deleted));
+        assert!(Deleted.can_become(Creating));
+        assert!(!Deleted.can_become(Running));
+        assert!(!Running.can_become(Creating));
+        assert!(!Stopped.can_become(Creating));
+    }
+
+    #[test]
+    fn round_trips_through_text() {
+        for s in [Creating, Running, Stopped, Error, Deleted] {
+            assert_eq!(s.as_str().parse::<Status>().unwrap(), s);
+        }
+        assert!("paused".parse::<Status>().is_err());
+    }
+}
