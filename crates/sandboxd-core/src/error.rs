@@ -86,6 +86,9 @@ mod tests {
         assert!(!ErrorCode::InvalidRequest.retryable());
         let json = serde_json::to_string(&ErrorCode::RuntimeUnavailable).unwrap();
         assert_eq!(json, "\"runtime_unavailable\"");
-        assert_eq!(ErrorCode::RuntimeUnavailable.as_str(), "runtime_unavailable");
+        assert_eq!(
+            ErrorCode::RuntimeUnavailable.as_str(),
+            "runtime_unavailable"
+        );
     }
 }

@@ -60,11 +60,26 @@ mod tests {
 
     #[test]
     fn parses_plain_mixed_case_and_port_forms() {
-        assert_eq!(parse_preview_host("s-abc-3000.preview.localhost", D), target("abc", 3000));
-        assert_eq!(parse_preview_host("S-ABC-3000.Preview.LocalHost", D), target("abc", 3000));
-        assert_eq!(parse_preview_host("s-abc-3000.preview.localhost:8080", D), target("abc", 3000));
-        assert_eq!(parse_preview_host("s-my-box-8080.preview.localhost.", D), target("my-box", 8080));
-        assert_eq!(parse_preview_host("s-a-65535.preview.localhost", D), target("a", 65535));
+        assert_eq!(
+            parse_preview_host("s-abc-3000.preview.localhost", D),
+            target("abc", 3000)
+        );
+        assert_eq!(
+            parse_preview_host("S-ABC-3000.Preview.LocalHost", D),
+            target("abc", 3000)
+        );
+        assert_eq!(
+            parse_preview_host("s-abc-3000.preview.localhost:8080", D),
+            target("abc", 3000)
+        );
+        assert_eq!(
+            parse_preview_host("s-my-box-8080.preview.localhost.", D),
+            target("my-box", 8080)
+        );
+        assert_eq!(
+            parse_preview_host("s-a-65535.preview.localhost", D),
+            target("a", 65535)
+        );
     }
 
     #[test]

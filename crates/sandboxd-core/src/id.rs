@@ -83,7 +83,17 @@ mod tests {
         for ok in ["a", "my-box", "0", "a-b-c", &"x".repeat(32)] {
             assert!(SandboxId::parse_new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "-a", "a-", "A", "a_b", "a.b", "a b", "é", &"x".repeat(33)] {
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "A",
+            "a_b",
+            "a.b",
+            "a b",
+            "é",
+            &"x".repeat(33),
+        ] {
             assert!(SandboxId::parse_new(bad).is_err(), "{bad}");
         }
     }

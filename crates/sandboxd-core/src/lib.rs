@@ -7,6 +7,7 @@ pub mod id;
 pub mod model;
 pub mod spec;
 pub mod status;
+pub mod time;
 
 pub use error::{ErrorCode, ValidationError};
 pub use host::{parse_preview_host, PreviewTarget};

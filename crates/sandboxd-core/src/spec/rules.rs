@@ -42,13 +42,22 @@ pub fn validate_env(env: &BTreeMap<String, String>, field: &str) -> Result<(), V
     for (k, v) in env {
         let f = || format!("{field}.{}", k.escape_debug());
         if k.is_empty() {
-            return Err(ValidationError::new(field, "variable names must not be empty"));
+            return Err(ValidationError::new(
+                field,
+                "variable names must not be empty",
+            ));
         }
         if k.contains('=') || k.contains('\0') {
-            return Err(ValidationError::new(f(), "variable names must not contain '=' or NUL"));
+            return Err(ValidationError::new(
+                f(),
+                "variable names must not contain '=' or NUL",
+            ));
         }
         if k.len() > MAX_ENV_KEY {
-            return Err(ValidationError::new(f(), "variable name longer than 256 bytes"));
+            return Err(ValidationError::new(
+                f(),
+                "variable name longer than 256 bytes",
+            ));
         }
         if v.contains('\0') {
             return Err(ValidationError::new(f(), "value must not contain NUL"));
@@ -63,13 +72,19 @@ pub fn validate_env(env: &BTreeMap<String, String>, field: &str) -> Result<(), V
 /// An argv for exec: non-empty, no NUL bytes, bounded.
 pub fn validate_command(cmd: &[String], field: &str) -> Result<(), ValidationError> {
     if cmd.is_empty() || cmd[0].is_empty() {
-        return Err(ValidationError::new(field, "must be a non-empty array of strings"));
+        return Err(ValidationError::new(
+            field,
+            "must be a non-empty array of strings",
+        ));
     }
     if cmd.len() > MAX_ARGS || cmd.iter().map(String::len).sum::<usize>() > MAX_ARG_BYTES {
         return Err(ValidationError::new(field, "too long"));
     }
     if cmd.iter().any(|a| a.contains('\0')) {
-        return Err(ValidationError::new(field, "arguments must not contain NUL"));
+        return Err(ValidationError::new(
+            field,
+            "arguments must not contain NUL",
+        ));
     }
     Ok(())
 }

@@ -32,7 +32,10 @@ fn empty_body_gets_defaults() {
 
 #[test]
 fn ports_are_checked_and_deduplicated() {
-    assert_eq!(parse(r#"{"ports":[3000,3000,8080]}"#).unwrap().ports, vec![3000, 8080]);
+    assert_eq!(
+        parse(r#"{"ports":[3000,3000,8080]}"#).unwrap().ports,
+        vec![3000, 8080]
+    );
     assert!(parse(r#"{"ports":[0]}"#).unwrap_err().contains("ports[0]"));
     assert!(parse(r#"{"ports":[70000]}"#).unwrap_err().contains("70000"));
     assert!(parse(r#"{"ports":["3000"]}"#).is_err());
@@ -56,7 +59,9 @@ fn ids_resources_and_unknown_fields() {
     assert!(parse(r#"{"id":"My_Box"}"#).is_err());
     assert!(parse(r#"{"resources":{"memory_mb":999999}}"#).is_err());
     assert!(parse(r#"{"resources":{"cpus":8}}"#).is_err());
-    assert!(parse(r#"{"prots":[3000]}"#).unwrap_err().contains("unknown field"));
+    assert!(parse(r#"{"prots":[3000]}"#)
+        .unwrap_err()
+        .contains("unknown field"));
     assert!(parse(r#"{"image":"-bad"}"#).is_err());
     assert!(parse(r#"{"idle_timeout_s":1}"#).is_err());
 }

@@ -1,0 +1,37 @@
+//! The HTTP API. Handlers parse and validate input, then hand one typed command to the engine;
+//! they never touch the runtime or the store themselves. Every route is registered through
+//! [`routes::Routes`], which also records it, so the OpenAPI document can be checked against the
+//! real router.
+
+mod auth;
+mod body;
+mod error;
+mod handlers;
+pub mod openapi;
+mod ready;
+pub mod routes;
+mod view;
+
+pub use body::MAX_BODY_BYTES;
+pub use error::ApiError;
+pub use ready::ReadyState;
+pub use view::PreviewUrls;
+
+use axum::Router;
+use sandboxd_engine::Engine;
+use std::sync::Arc;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct ApiState {
+    pub engine: Engine,
+    pub previews: Arc<PreviewUrls>,
+    pub ready: ReadyState,
+    /// When set, every route but the health probes needs `Authorization: Bearer <token>`.
+    pub token: Option<Arc<str>>,
+}
+
+/// The API router (without a listener).
+pub fn router(state: ApiState) -> Router {
+    routes::build(state).0
+}

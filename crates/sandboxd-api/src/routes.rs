@@ -1,0 +1,98 @@
+//! The route table. Each route is added once, here, through [`Routes::add`], which both registers
+//! it with axum and records its method and path: the OpenAPI test compares that record with the
+//! document, so the two cannot drift apart.
+
+use crate::body::MAX_BODY_BYTES;
+use crate::error::ApiError;
+use crate::handlers::{health, sandboxes};
+use crate::{auth, ApiState};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post, MethodRouter};
+use axum::Router;
+use sandboxd_core::ErrorCode;
+
+pub struct Routes {
+    router: Router<ApiState>,
+    table: Vec<(&'static str, &'static str)>,
+}
+
+impl Routes {
+    fn add(mut self, method: &'static str, path: &'static str, mr: MethodRouter<ApiState>) -> Self {
+        self.table.push((method, path));
+        self.router = self.router.route(path, mr);
+        self
+    }
+}
+
+/// Every `(METHOD, path)` the API serves, in registration order.
+pub fn table() -> Vec<(&'static str, &'static str)> {
+    routes().table
+}
+
+/// Build the router; also returns every `(METHOD, path)` it serves.
+pub fn build(state: ApiState) -> (Router, Vec<(&'static str, &'static str)>) {
+    let r = routes();
+    let table = r.table;
+    let router = r
+        .router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state);
+    (router, table)
+}
+
+fn routes() -> Routes {
+    let r = Routes {
+        router: Router::new(),
+        table: Vec::new(),
+    };
+    r
+        // Reference-compatible routes (the product brief's quick start uses these).
+        .add("POST", "/sandbox", post(sandboxes::create_legacy))
+        .add("GET", "/sandboxes", get(sandboxes::list_legacy))
+        .add("GET", "/sandbox/{id}", get(sandboxes::get_legacy))
+        .add("DELETE", "/sandbox/{id}", delete(sandboxes::delete_legacy))
+        .add("POST", "/sandbox/{id}/exec", post(sandboxes::exec))
+        .add(
+            "POST",
+            "/sandbox/{id}/keepalive",
+            post(sandboxes::keepalive),
+        )
+        .add("POST", "/sandbox/{id}/purge", post(sandboxes::purge))
+        .add("POST", "/wake/{id}", post(sandboxes::start))
+        // v1.
+        .add("POST", "/v1/sandboxes", post(sandboxes::create))
+        .add("GET", "/v1/sandboxes", get(sandboxes::list))
+        .add("GET", "/v1/sandboxes/{id}", get(sandboxes::get_one))
+        .add("DELETE", "/v1/sandboxes/{id}", delete(sandboxes::delete))
+        .add("POST", "/v1/sandboxes/{id}/start", post(sandboxes::start))
+        .add("POST", "/v1/sandboxes/{id}/stop", post(sandboxes::stop))
+        .add("POST", "/v1/sandboxes/{id}/exec", post(sandboxes::exec))
+        .add(
+            "POST",
+            "/v1/sandboxes/{id}/keepalive",
+            post(sandboxes::keepalive),
+        )
+        .add("GET", "/v1/sandboxes/{id}/logs", get(sandboxes::logs))
+        .add(
+            "GET",
+            "/v1/sandboxes/{id}/activity",
+            get(sandboxes::activity),
+        )
+        .add("GET", "/v1/openapi.json", get(health::openapi))
+        .add("GET", "/healthz", get(health::healthz))
+        .add("GET", "/readyz", get(health::readyz))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::invalid("method not allowed on this route")
+}

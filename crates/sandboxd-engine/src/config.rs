@@ -1,0 +1,38 @@
+//! Engine configuration: where state lives, what this installation is called, default limits and
+//! timings. Built once at start-up by the binary; never changed while running.
+
+use sandboxd_core::Limits;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    /// Installation name: container names and labels derive from it.
+    pub instance: String,
+    pub limits: Limits,
+    /// Seconds the engine gives a container after SIGTERM on stop.
+    pub stop_grace: Duration,
+    /// Bytes kept per exec output stream.
+    pub exec_output_cap: usize,
+    /// Period of the reconciler's full sweep (events handle the rest).
+    pub reconcile_interval: Duration,
+    /// Idle timeout applied when a sandbox has none of its own.
+    pub idle_timeout: Duration,
+    /// Longest keepalive lease.
+    pub max_lease: Duration,
+}
+
+impl EngineConfig {
+    pub fn workspaces_dir(&self) -> PathBuf {
+        self.data_dir.join("workspaces")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("state").join("sandboxd.db")
+    }
+
+    pub fn bin_dir(&self) -> PathBuf {
+        self.data_dir.join("bin")
+    }
+}

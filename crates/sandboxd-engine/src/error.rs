@@ -1,0 +1,41 @@
+//! Engine errors, one enum for every lifecycle operation, each variant mapped to exactly one
+//! stable API code. Runtime errors keep the engine's own message.
+
+use sandboxd_core::{ErrorCode, SandboxId, ValidationError};
+use sandboxd_runtime::RuntimeError;
+use sandboxd_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    #[error("sandbox {0} not found")]
+    NotFound(SandboxId),
+    #[error("sandbox {0} was deleted")]
+    Gone(SandboxId),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Capacity(String),
+    #[error("container engine: {0}")]
+    Runtime(#[from] RuntimeError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            EngineError::Invalid(_) => ErrorCode::InvalidRequest,
+            EngineError::NotFound(_) => ErrorCode::NotFound,
+            EngineError::Gone(_) => ErrorCode::Gone,
+            EngineError::Conflict(_) => ErrorCode::Conflict,
+            EngineError::Capacity(_) => ErrorCode::Capacity,
+            EngineError::Runtime(RuntimeError::Unavailable(_)) => ErrorCode::RuntimeUnavailable,
+            EngineError::Runtime(_) => ErrorCode::Internal,
+            EngineError::Store(_) | EngineError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Exec: run one command in a sandbox and return its output. A stopped sandbox is started first.
+//! The lock is held only to bring the sandbox up and register the exec; the command itself runs
+//! unlocked so several execs proceed together. Its whole duration counts as activity.
+
+use crate::activity::ActivitySource;
+use crate::container::{HOME, INIT_PATH};
+use crate::workspace::{SANDBOX_GID, SANDBOX_UID};
+use crate::{Engine, EngineError};
+use sandboxd_core::{spec::validate_command, spec::validate_env, SandboxId, ValidationError};
+use sandboxd_runtime::{ExecRequest, RuntimeError};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Longest timeout a caller may ask for.
+pub const MAX_EXEC_TIMEOUT_S: u64 = 24 * 3600;
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecCommand {
+    pub cmd: Vec<String>,
+    pub cwd: Option<String>,
+    pub env: BTreeMap<String, String>,
+    pub timeout_s: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecResult {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub exit_code: i64,
+    pub truncated: bool,
+    pub timed_out: bool,
+    pub duration_ms: u64,
+}
+
+impl ExecCommand {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate_command(&self.cmd, "cmd")?;
+        validate_env(&self.env, "env")?;
+        if let Some(cwd) = &self.cwd {
+            if !cwd.starts_with('/') || cwd.contains('\0') || cwd.len() > 4096 {
+                return Err(ValidationError::new("cwd", "must be an absolute path"));
+            }
+        }
+        if let Some(t) = self.timeout_s {
+            if !(1..=MAX_EXEC_TIMEOUT_S).contains(&t) {
+                return Err(ValidationError::new(
+                    "timeout_s",
+                    "must be between 1 and 86400",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Engine {
+    pub async fn exec(&self, id: &SandboxId, cmd: ExecCommand) -> Result<ExecResult, EngineError> {
+        cmd.validate()?;
+        {
+            let _g = self.inner.locks.lock(id).await;
+            let sb = self.get_live(id).await?;
+            self.ensure_running_locked(sb, ActivitySource::Exec).await?;
+            self.inner.activity.exec_started(id, self.now_ms());
+        }
+        let started = tokio::time::Instant::now();
+        let result = self.run_exec(id, &cmd).await;
+        let now = self.now_ms();
+        self.inner.activity.exec_finished(id, now);
+        if let Err(e) = self.inner.store.touch(id, now).await {
+            tracing::warn!(%id, error = %e, "recording exec activity");
+        }
+        let mut out = result?;
+        out.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(out)
+    }
+
+    async fn run_exec(&self, id: &SandboxId, cmd: &ExecCommand) -> Result<ExecResult, EngineError> {
+        // With a timeout, our init runs the command in its own process group and kills the
+        // whole group when time is up, so nothing the command started outlives it.
+        let argv = match cmd.timeout_s {
+            Some(t) => {
+                let mut v = vec![
+                    INIT_PATH.to_string(),
+                    "exec".to_string(),
+                    "--timeout-ms".to_string(),
+                    (t * 1000).to_string(),
+                    "--".to_string(),
+                ];
+                v.extend(cmd.cmd.iter().cloned());
+                v
+            }
+            None => cmd.cmd.clone(),
+        };
+        let req = ExecRequest {
+            container: self.container_name(id),
+            cmd: argv,
+            env: cmd.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            cwd: Some(
+                cmd.cwd
+                    .clone()
+                    .unwrap_or_else(|| format!("{HOME}/workspace")),
+            ),
+            user: format!("{SANDBOX_UID}:{SANDBOX_GID}"),
+            output_cap: self.inner.cfg.exec_output_cap,
+        };
+        // Backstop in case the in-sandbox timeout cannot act (e.g. the process ignores kills
+        // because it is stuck in the kernel): stop waiting a little after the deadline.
+        let backstop = cmd.timeout_s.map(|t| Duration::from_secs(t + 5));
+        let fut = self.inner.runtime.exec(req);
+        let out = match backstop {
+            Some(limit) => match tokio::time::timeout(limit, fut).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Ok(ExecResult {
+                        stdout: Vec::new(),
+                        stderr: b"sandboxd: command timed out\n".to_vec(),
+                        exit_code: 124,
+                        truncated: false,
+                        timed_out: true,
+                        duration_ms: 0,
+                    })
+                }
+            },
+            None => fut.await,
+        };
+        let out = match out {
+            Ok(o) => o,
+            Err(RuntimeError::Conflict(m)) => {
+                return Err(EngineError::Conflict(format!(
+                    "sandbox is not running: {m}"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let timed_out = cmd.timeout_s.is_some()
+            && out.exit_code == 124
+            && out.stderr.ends_with(b"sandboxd-init: exec timed out\n");
+        Ok(ExecResult {
+            truncated: out.stdout_truncated || out.stderr_truncated,
+            stdout: out.stdout,
+            stderr: out.stderr,
+            exit_code: out.exit_code,
+            timed_out,
+            duration_ms: 0,
+        })
+    }
+}

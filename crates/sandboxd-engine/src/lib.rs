@@ -1,0 +1,141 @@
+//! The lifecycle engine: the one place that changes a sandbox. API handlers hand it typed
+//! commands; it serializes them per sandbox, writes desired state to the store first, drives the
+//! runtime, and cleans up after itself on every failure path. The reconciler converges the
+//! runtime to the store in the background.
+
+mod activity;
+pub mod clock;
+mod config;
+mod container;
+mod error;
+mod exec;
+pub mod init_binary;
+mod lifecycle;
+mod locks;
+pub mod reconcile;
+mod workspace;
+
+pub use activity::{ActivityReport, ActivitySource};
+pub use config::EngineConfig;
+pub use error::EngineError;
+pub use exec::{ExecCommand, ExecResult};
+pub use lifecycle::Keepalive;
+
+use activity::Activity;
+use clock::Clock;
+use locks::SandboxLocks;
+use sandboxd_core::{Sandbox, SandboxId};
+use sandboxd_runtime::{LogLine, Runtime};
+use sandboxd_store::{ListFilter, Store};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Cheap to clone: every clone drives the same engine.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cfg: EngineConfig,
+    store: Store,
+    runtime: Arc<dyn Runtime>,
+    clock: Arc<dyn Clock>,
+    locks: SandboxLocks,
+    activity: Activity,
+    init_path: PathBuf,
+}
+
+impl Engine {
+    /// Open the store, install our init binary, make sure the network exists.
+    pub async fn start(
+        cfg: EngineConfig,
+        runtime: Arc<dyn Runtime>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, EngineError> {
+        for dir in [
+            cfg.workspaces_dir(),
+            cfg.bin_dir(),
+            cfg.db_path().with_file_name(""),
+        ] {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| EngineError::Internal(format!("creating {}: {e}", dir.display())))?;
+        }
+        let store = Store::open(&cfg.db_path())?;
+        let init_path = init_binary::install(&cfg.bin_dir())
+            .map_err(|e| EngineError::Internal(format!("installing init binary: {e}")))?;
+        runtime.ensure_network().await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                cfg,
+                store,
+                runtime,
+                clock,
+                locks: SandboxLocks::default(),
+                activity: Activity::default(),
+                init_path,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.cfg
+    }
+
+    pub fn runtime(&self) -> &Arc<dyn Runtime> {
+        &self.inner.runtime
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// The sandbox as stored (tombstones included: callers decide how to show them).
+    pub async fn get(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
+        self.inner
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(id.clone()))
+    }
+
+    /// A sandbox that still exists: tombstones are `Gone`.
+    pub async fn get_live(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
+        let sb = self.get(id).await?;
+        if !sb.status.is_live() {
+            return Err(EngineError::Gone(id.clone()));
+        }
+        Ok(sb)
+    }
+
+    pub async fn list(&self, filter: ListFilter) -> Result<Vec<Sandbox>, EngineError> {
+        Ok(self.inner.store.list(filter).await?)
+    }
+
+    /// What init and the sandbox's processes printed.
+    pub async fn logs(&self, id: &SandboxId, tail: usize) -> Result<Vec<LogLine>, EngineError> {
+        let sb = self.get_live(id).await?;
+        match self
+            .inner
+            .runtime
+            .logs(&self.container_name(&sb.id), tail)
+            .await
+        {
+            Ok(lines) => Ok(lines),
+            Err(sandboxd_runtime::RuntimeError::NotFound(_)) => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Store and engine reachable.
+    pub async fn check_ready(&self) -> Result<(), EngineError> {
+        self.inner.store.ping().await?;
+        self.inner.runtime.ping().await?;
+        Ok(())
+    }
+
+    /// The engine name of a sandbox's container.
+    pub fn container_name(&self, id: &SandboxId) -> String {
+        container::name(&self.inner.cfg.instance, id)
+    }
+}

@@ -1,0 +1,191 @@
+//! Create, start, stop, delete, purge, keepalive. Each takes the sandbox's lock for its whole
+//! duration, writes the store before and after touching the runtime, and undoes what it did when
+//! it fails: a failed create leaves no row, container or directory that did not exist before.
+
+mod create;
+
+use crate::activity::ActivitySource;
+use crate::{container, workspace, Engine, EngineError};
+use sandboxd_core::{Sandbox, SandboxId, Status};
+use sandboxd_runtime::RuntimeError;
+use serde::Deserialize;
+
+/// `POST .../keepalive` body forms: empty, `{"until": unix_s}` or `{"seconds": n}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keepalive {
+    pub until: Option<i64>,
+    pub seconds: Option<u64>,
+}
+
+impl Engine {
+    /// Start a stopped (or errored) sandbox; a running one is left as it is.
+    pub async fn start_sandbox(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
+        let _g = self.inner.locks.lock(id).await;
+        let sb = self.get_live(id).await?;
+        self.ensure_running_locked(sb, ActivitySource::Start).await
+    }
+
+    /// Stop a sandbox now (it wakes again on the next start, exec or preview request).
+    pub async fn stop_sandbox(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
+        let _g = self.inner.locks.lock(id).await;
+        let mut sb = self.get_live(id).await?;
+        if sb.status == Status::Creating {
+            return Err(EngineError::Conflict(format!(
+                "sandbox {id} is still being created"
+            )));
+        }
+        let name = self.container_name(id);
+        match self
+            .inner
+            .runtime
+            .stop(&name, self.inner.cfg.stop_grace)
+            .await
+        {
+            Ok(()) | Err(RuntimeError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if sb.status == Status::Running {
+            sb.status = Status::Stopped;
+        }
+        sb.updated_at_ms = self.now_ms();
+        self.inner.store.put(&sb).await?;
+        Ok(sb)
+    }
+
+    /// Remove the container and leave a tombstone; the workspace stays unless `purge`.
+    pub async fn delete_sandbox(&self, id: &SandboxId, purge: bool) -> Result<(), EngineError> {
+        let _g = self.inner.locks.lock(id).await;
+        let mut sb = self.get(id).await?;
+        self.inner.runtime.remove(&self.container_name(id)).await?;
+        if purge {
+            let dir = workspace::path(&self.inner.cfg.workspaces_dir(), id.as_str());
+            workspace::remove(&dir)
+                .map_err(|e| EngineError::Internal(format!("removing workspace: {e}")))?;
+        }
+        if sb.status != Status::Deleted {
+            sb.status = Status::Deleted;
+            sb.updated_at_ms = self.now_ms();
+            self.inner.store.put(&sb).await?;
+        }
+        self.inner.activity.forget(id);
+        Ok(())
+    }
+
+    /// Hold off the idle reaper; returns the lease's end (ms since the epoch).
+    pub async fn keepalive(&self, id: &SandboxId, req: Keepalive) -> Result<i64, EngineError> {
+        let sb = self.get_live(id).await?;
+        let now = self.now_ms();
+        let max = now + self.inner.cfg.max_lease.as_millis() as i64;
+        let until = match (req.until, req.seconds) {
+            (Some(_), Some(_)) => {
+                return Err(sandboxd_core::ValidationError::new(
+                    "keepalive",
+                    "give either until or seconds, not both",
+                )
+                .into())
+            }
+            (Some(u), None) => u.saturating_mul(1000),
+            (None, Some(s)) => now.saturating_add((s as i64).saturating_mul(1000)),
+            (None, None) => {
+                let idle = sb
+                    .idle_timeout_s
+                    .map(|s| s as i64 * 1000)
+                    .unwrap_or(self.inner.cfg.idle_timeout.as_millis() as i64);
+                now + idle
+            }
+        };
+        if until <= now {
+            return Err(
+                sandboxd_core::ValidationError::new("until", "must be in the future").into(),
+            );
+        }
+        let until = until.min(max);
+        self.inner.activity.set_lease(id, until);
+        self.inner
+            .activity
+            .touch(id, now, ActivitySource::Keepalive);
+        self.inner.store.touch(id, now).await?;
+        Ok(until)
+    }
+
+    /// Activity as the idle logic sees it.
+    pub async fn activity(&self, id: &SandboxId) -> Result<crate::ActivityReport, EngineError> {
+        let sb = self.get_live(id).await?;
+        Ok(self
+            .inner
+            .activity
+            .report(id, sb.last_active_at_ms, self.now_ms()))
+    }
+
+    /// Bring a live sandbox to `running`: recreate its container when missing or errored, start
+    /// it, record the result. Caller holds the lock.
+    pub(crate) async fn ensure_running_locked(
+        &self,
+        mut sb: Sandbox,
+        source: ActivitySource,
+    ) -> Result<Sandbox, EngineError> {
+        let name = self.container_name(&sb.id);
+        let info = self.inner.runtime.inspect(&name).await?;
+        if sb.status == Status::Running && info.as_ref().is_some_and(|i| i.running) {
+            return Ok(sb);
+        }
+        let result = async {
+            if info.is_none() || sb.status == Status::Error {
+                self.inner.runtime.remove(&name).await?;
+                self.create_container(&sb).await?;
+            }
+            self.inner.runtime.start(&name).await
+        }
+        .await;
+        let now = self.now_ms();
+        sb.updated_at_ms = now;
+        match result {
+            Ok(()) => {
+                sb.status = Status::Running;
+                sb.last_error = None;
+                sb.last_active_at_ms = now;
+                self.inner.store.put(&sb).await?;
+                self.inner.activity.touch(&sb.id, now, source);
+                Ok(sb)
+            }
+            Err(e) => {
+                sb.status = Status::Error;
+                sb.last_error = Some(format!("start failed: {e}"));
+                self.inner.store.put(&sb).await?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Create the container for a record (workspace must exist).
+    pub(crate) async fn create_container(&self, sb: &Sandbox) -> Result<(), RuntimeError> {
+        let dir = workspace::path(&self.inner.cfg.workspaces_dir(), sb.id.as_str());
+        if let Err(e) = workspace::create(&dir).and_then(|fresh| {
+            if fresh {
+                workspace::seed(&dir, None)
+            } else {
+                Ok(())
+            }
+        }) {
+            return Err(RuntimeError::Other(format!(
+                "workspace {}: {e}",
+                dir.display()
+            )));
+        }
+        let spec = container::spec(
+            &self.inner.cfg.instance,
+            sb,
+            &dir,
+            &self.inner.init_path,
+            self.inner.cfg.limits.default.nofile,
+            self.inner
+                .cfg
+                .stop_grace
+                .as_millis()
+                .saturating_sub(500)
+                .max(500) as u64,
+        );
+        self.inner.runtime.create(&spec).await.map(|_| ())
+    }
+}

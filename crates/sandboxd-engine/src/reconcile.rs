@@ -1,0 +1,176 @@
+//! The reconciler converges the runtime to the store, one sandbox at a time under its lock:
+//! at start-up (everything), on every engine event for one of our containers, and in a periodic
+//! sweep. The store is the truth; the runtime is made to match it, and what the runtime did on its
+//! own (a container died, was removed) is recorded in the store with its reason.
+
+use crate::activity::ActivitySource;
+use crate::container::SANDBOX_LABEL;
+use crate::{Engine, EngineError};
+use futures_util::StreamExt;
+use sandboxd_core::{SandboxId, Status};
+use sandboxd_store::ListFilter;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Why a reconcile pass runs: at boot, stopped containers of `running` rows are started again
+/// (host reboot); while serving, a container that died is recorded as stopped with its reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    Boot,
+    Live,
+}
+
+impl Engine {
+    /// Converge every sandbox we know of, from the store and from the runtime.
+    pub async fn reconcile_all(&self, pass: Pass) -> Result<(), EngineError> {
+        let rows = self
+            .inner
+            .store
+            .list(ListFilter {
+                include_deleted: true,
+                ..Default::default()
+            })
+            .await?;
+        let mut ids: BTreeSet<SandboxId> = rows.into_iter().map(|s| s.id).collect();
+        for c in self.inner.runtime.list().await? {
+            match c
+                .labels
+                .get(SANDBOX_LABEL)
+                .map(|v| SandboxId::parse_lookup(v))
+            {
+                Some(Ok(id)) => {
+                    ids.insert(id);
+                }
+                // Our instance label but no usable sandbox label: not something we made.
+                _ => {
+                    tracing::warn!(container = %c.name, "removing unlabelled container of ours");
+                    self.inner.runtime.remove(&c.name).await?;
+                }
+            }
+        }
+        for id in ids {
+            if let Err(e) = self.reconcile_one(&id, pass).await {
+                tracing::warn!(%id, error = %e, "reconcile failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Converge one sandbox.
+    pub async fn reconcile_one(&self, id: &SandboxId, pass: Pass) -> Result<(), EngineError> {
+        let _g = self.inner.locks.lock(id).await;
+        let name = self.container_name(id);
+        let row = self.inner.store.get(id).await?;
+        let info = self.inner.runtime.inspect(&name).await?;
+        let Some(mut sb) = row.filter(|r| r.status.is_live()) else {
+            if info.is_some() {
+                tracing::info!(%id, "removing container with no live sandbox");
+                self.inner.runtime.remove(&name).await?;
+            }
+            return Ok(());
+        };
+        let now = self.now_ms();
+        match (sb.status, info) {
+            (Status::Creating, _) => {
+                // Only a crash leaves `creating` behind (create holds the lock throughout).
+                tracing::info!(%id, "finishing a create interrupted by a restart");
+                sb.status = Status::Error;
+                if self
+                    .ensure_running_locked(sb, ActivitySource::Create)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(%id, "interrupted create could not be finished");
+                }
+            }
+            (Status::Running, None) => {
+                tracing::info!(%id, "container removed behind our back; recreating");
+                self.ensure_running_locked(sb, ActivitySource::Start)
+                    .await?;
+            }
+            // Being removed behind our back: the `destroy` event that follows recreates it.
+            (Status::Running, Some(c)) if c.status == "removing" => {}
+            (Status::Running, Some(c)) if !c.running => {
+                if pass == Pass::Boot {
+                    tracing::info!(%id, "starting sandbox again after restart");
+                    self.ensure_running_locked(sb, ActivitySource::Start)
+                        .await?;
+                } else {
+                    let reason = c.exit_reason();
+                    tracing::warn!(%id, %reason, "sandbox container died");
+                    sb.status = Status::Stopped;
+                    sb.last_error = Some(reason);
+                    sb.updated_at_ms = now;
+                    self.inner.store.put(&sb).await?;
+                }
+            }
+            (Status::Stopped, None) => {
+                tracing::info!(%id, "container of stopped sandbox missing; recreating");
+                self.create_container(&sb).await?;
+            }
+            (Status::Stopped, Some(c)) if c.running => {
+                tracing::info!(%id, "container running against desired state; stopping");
+                self.inner
+                    .runtime
+                    .stop(&name, self.inner.cfg.stop_grace)
+                    .await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Run the reconciler until the process ends: events as they come, a full sweep
+    /// periodically and after every reconnect to the engine.
+    pub fn spawn_reconciler(&self) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut sweep = tokio::time::interval(engine.inner.cfg.reconcile_interval);
+            sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let mut events = engine.inner.runtime.events();
+                // Anything missed while disconnected is caught by this sweep.
+                if let Err(e) = engine.reconcile_all(Pass::Live).await {
+                    tracing::warn!(error = %e, "reconcile sweep failed");
+                }
+                loop {
+                    tokio::select! {
+                        ev = events.next() => match ev {
+                            Some(Ok(ev)) => engine.on_event(ev),
+                            Some(Err(e)) => {
+                                tracing::warn!(error = %e, "engine event stream broke");
+                                break;
+                            }
+                            None => break,
+                        },
+                        _ = sweep.tick() => {
+                            if let Err(e) = engine.reconcile_all(Pass::Live).await {
+                                tracing::warn!(error = %e, "reconcile sweep failed");
+                            }
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    }
+
+    fn on_event(&self, ev: sandboxd_runtime::RuntimeEvent) {
+        if !matches!(ev.action.as_str(), "die" | "destroy" | "start" | "oom") {
+            return;
+        }
+        let Some(Ok(id)) = ev
+            .labels
+            .get(SANDBOX_LABEL)
+            .map(|v| SandboxId::parse_lookup(v))
+        else {
+            return;
+        };
+        let engine = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = engine.reconcile_one(&id, Pass::Live).await {
+                tracing::warn!(%id, error = %e, action = %ev.action, "reconcile after event failed");
+            }
+        });
+    }
+}

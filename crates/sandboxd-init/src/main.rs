@@ -1,0 +1,139 @@
+//! sandboxd-init: PID 1 of every sandbox container, bind-mounted read-only
+//! at `/.sandboxd/init` and run without arguments.
+//!
+//! Rule: the init owns the container's lifetime. It reaps every process
+//! (orphans included), boots the relaunch list once, keeps the start command
+//! running, and turns SIGTERM/SIGINT/SIGQUIT/SIGHUP into an orderly stop of
+//! the whole namespace followed by exit 0. With nothing to run it just waits.
+//! All signals it cares about are blocked and consumed synchronously in one
+//! loop (`sigtimedwait`); it never installs a handler. It is std-only and is
+//! built as a static executable by `sandboxd-engine`'s build script, so it
+//! runs on any rootfs (bare busybox included) and performs no NSS lookups.
+
+mod config;
+mod log;
+mod relaunch;
+mod shutdown;
+mod spawn;
+mod start;
+mod sys;
+
+use std::collections::HashMap;
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+use config::Config;
+use log::log;
+use shutdown::Scope;
+use start::StartCommand;
+use sys::{Reaped, SignalSet, SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+
+const TERMINATE: [i32; 4] = [SIGTERM, SIGINT, SIGQUIT, SIGHUP];
+
+/// What the init supervises between boot and shutdown.
+struct Supervisor {
+    start: Option<StartCommand>,
+    /// Relaunched processes still running: pid → command line.
+    relaunched: HashMap<i32, String>,
+}
+
+impl Supervisor {
+    /// Reaps every exited child and routes its exit to its owner.
+    fn reap(&mut self) {
+        loop {
+            match sys::reap_one() {
+                Ok(Reaped::Child { pid, status }) => self.on_exit(pid, status),
+                Ok(Reaped::NoneReady | Reaped::NoChildren) => return,
+                Err(err) => {
+                    log!("waitpid failed: {err}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_exit(&mut self, pid: i32, status: ExitStatus) {
+        if let Some(start) = self.start.as_mut() {
+            if start.on_exit(pid, status, Instant::now()) {
+                return;
+            }
+        }
+        if let Some(label) = self.relaunched.remove(&pid) {
+            let how = sys::describe_status(status);
+            log!("relaunch pid={pid} exited {how} (not restarted): {label}");
+        }
+        // Anything else is an orphan or an exec-session leftover: just reaped.
+    }
+
+    /// How long the main loop may sleep before the start command is due.
+    fn timeout(&self) -> Option<Duration> {
+        let due = self.start.as_ref().and_then(StartCommand::deadline)?;
+        Some(due.saturating_duration_since(Instant::now()))
+    }
+
+    /// Process groups the init started and that may still be alive.
+    fn groups(&self) -> Vec<i32> {
+        let start = self.start.as_ref().and_then(StartCommand::running_pid);
+        start
+            .into_iter()
+            .chain(self.relaunched.keys().copied())
+            .collect()
+    }
+}
+
+fn main() {
+    let signals = SignalSet::new(&[SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD]);
+    if let Err(err) = signals.block() {
+        log!("cannot block signals: {err}");
+        std::process::exit(1);
+    }
+    let config = Config::from_env();
+    let is_pid1 = std::process::id() == 1;
+    if !is_pid1 {
+        if let Err(err) = sys::become_subreaper() {
+            log!("cannot become a child subreaper: {err}");
+        }
+        log!("not running as PID 1; shutdown will only signal processes started here");
+    }
+
+    let mut supervisor = Supervisor {
+        relaunched: config
+            .relaunch_file
+            .as_deref()
+            .map(relaunch::boot)
+            .unwrap_or_default(),
+        start: config
+            .start
+            .clone()
+            .map(|cmd| StartCommand::new(cmd, config.home.clone(), Instant::now())),
+    };
+
+    let sig = loop {
+        supervisor.reap();
+        if let Some(start) = supervisor.start.as_mut() {
+            start.poll(Instant::now());
+        }
+        match signals.wait(supervisor.timeout()) {
+            Ok(Some(sig)) if TERMINATE.contains(&sig) => break sig,
+            Ok(_) => {}
+            Err(err) => {
+                log!("waiting for signals failed: {err}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    };
+
+    log!(
+        "received {}; stopping (grace {}ms)",
+        sys::signal_name(sig),
+        config.grace.as_millis()
+    );
+    let scope = if is_pid1 {
+        Scope::Namespace
+    } else {
+        Scope::Groups(supervisor.groups())
+    };
+    shutdown::run(&signals, &scope, config.grace);
+    log!("stopped");
+    std::process::exit(0);
+}

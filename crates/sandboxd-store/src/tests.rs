@@ -1,0 +1,109 @@
+use super::*;
+use sandboxd_core::{IdlePolicy, Resources, Status};
+use std::collections::BTreeMap;
+
+fn sample(id: &str, created: i64) -> Sandbox {
+    Sandbox {
+        id: SandboxId::parse_new(id).unwrap(),
+        status: Status::Running,
+        image: "img:1".into(),
+        ports: vec![3000, 8080],
+        env: BTreeMap::from([("K".to_string(), "v".to_string())]),
+        resources: Resources {
+            memory_mb: 512,
+            cpus: 0.5,
+            pids: 256,
+            nofile: 4096,
+            tmp_mb: 64,
+        },
+        start: Some("python3 -m http.server".into()),
+        idle_policy: IdlePolicy::AlwaysOn,
+        idle_timeout_s: Some(60),
+        metadata: BTreeMap::from([("external_user_id".to_string(), "u1".to_string())]),
+        created_at_ms: created,
+        updated_at_ms: created,
+        last_active_at_ms: created,
+        last_error: None,
+    }
+}
+
+#[tokio::test]
+async fn rows_round_trip_and_list_newest_first() {
+    let store = Store::open_in_memory().unwrap();
+    store.put(&sample("a", 1)).await.unwrap();
+    store.put(&sample("b", 2)).await.unwrap();
+    let got = store
+        .get(&SandboxId::parse_new("a").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(got, Some(sample("a", 1)));
+    let ids: Vec<_> = store
+        .list(ListFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id.to_string())
+        .collect();
+    assert_eq!(ids, vec!["b", "a"]);
+}
+
+#[tokio::test]
+async fn tombstones_are_hidden_unless_asked_and_filters_apply() {
+    let store = Store::open_in_memory().unwrap();
+    let mut gone = sample("gone", 1);
+    gone.status = Status::Deleted;
+    store.put(&gone).await.unwrap();
+    let mut other = sample("other", 2);
+    other.metadata.clear();
+    store.put(&other).await.unwrap();
+    assert_eq!(store.list(ListFilter::default()).await.unwrap().len(), 1);
+    let all = ListFilter {
+        include_deleted: true,
+        ..Default::default()
+    };
+    assert_eq!(store.list(all).await.unwrap().len(), 2);
+    let by_user = ListFilter {
+        include_deleted: true,
+        metadata: vec![("external_user_id".into(), "u1".into())],
+    };
+    let rows = store.list(by_user).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id.as_str(), "gone");
+}
+
+#[tokio::test]
+async fn touch_only_moves_forward_and_remove_deletes() {
+    let store = Store::open_in_memory().unwrap();
+    let id = SandboxId::parse_new("a").unwrap();
+    store.put(&sample("a", 10)).await.unwrap();
+    store.touch(&id, 50).await.unwrap();
+    store.touch(&id, 20).await.unwrap();
+    assert_eq!(store.get(&id).await.unwrap().unwrap().last_active_at_ms, 50);
+    store.remove(&id).await.unwrap();
+    assert_eq!(store.get(&id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn reopening_a_file_keeps_rows_and_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    {
+        let store = Store::open(&path).unwrap();
+        store.put(&sample("a", 1)).await.unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert!(store
+        .get(&SandboxId::parse_new("a").unwrap())
+        .await
+        .unwrap()
+        .is_some());
+    let conn = store.conn.lock().unwrap();
+    let v: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, migrate::latest());
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}

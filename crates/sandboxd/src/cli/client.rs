@@ -1,0 +1,221 @@
+//! The thin client: each subcommand is one HTTP request to a running `sandboxd serve`. Output is
+//! the API's JSON, except `exec`, which prints the command's output and exits with its code.
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use serde_json::{json, Value};
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCmd {
+    /// Create a sandbox.
+    Create {
+        #[arg(long = "port", short = 'p')]
+        ports: Vec<u16>,
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        image: Option<String>,
+        /// KEY=VALUE, repeatable.
+        #[arg(long = "env", short = 'e')]
+        env: Vec<String>,
+        /// Command our init runs (and restarts) at every start.
+        #[arg(long)]
+        start: Option<String>,
+        #[command(flatten)]
+        api: Api,
+    },
+    /// List sandboxes.
+    Ls {
+        #[command(flatten)]
+        api: Api,
+    },
+    /// Run a command in a sandbox: sandboxd exec ID -- CMD...
+    Exec {
+        id: String,
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+        #[arg(long)]
+        timeout: Option<u64>,
+        #[command(flatten)]
+        api: Api,
+    },
+    /// Stop a sandbox.
+    Stop {
+        id: String,
+        #[command(flatten)]
+        api: Api,
+    },
+    /// Start a sandbox.
+    Start {
+        id: String,
+        #[command(flatten)]
+        api: Api,
+    },
+    /// Delete a sandbox, keeping its workspace.
+    Rm {
+        id: String,
+        #[command(flatten)]
+        api: Api,
+    },
+    /// Delete a sandbox and its workspace.
+    Purge {
+        id: String,
+        #[command(flatten)]
+        api: Api,
+    },
+    /// Show what the sandbox's init and start command printed.
+    Logs {
+        id: String,
+        #[arg(long, default_value_t = 200)]
+        tail: usize,
+        #[command(flatten)]
+        api: Api,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Api {
+    /// API base URL.
+    #[arg(long, env = "SANDBOXD_API", default_value = "http://127.0.0.1:9090")]
+    api: String,
+    #[arg(long, env = "SANDBOXD_API_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let client = reqwest::Client::new();
+        let mut req = client.request(
+            method,
+            format!("{}{}", self.api.trim_end_matches('/'), path),
+        );
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("calling {}", self.api))?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        let value: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)?
+        };
+        if !status.is_success() {
+            let msg = value["error"]["message"].as_str().unwrap_or(&text);
+            let code = value["error"]["code"].as_str().unwrap_or("error");
+            bail!("{status} {code}: {msg}");
+        }
+        Ok(value)
+    }
+}
+
+fn print(v: &Value) {
+    if !v.is_null() {
+        println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    }
+}
+
+impl ClientCmd {
+    pub async fn run(self) -> Result<i32> {
+        use reqwest::Method;
+        match self {
+            ClientCmd::Create {
+                ports,
+                id,
+                image,
+                env,
+                start,
+                api,
+            } => {
+                let mut envs = serde_json::Map::new();
+                for kv in env {
+                    let (k, v) = kv.split_once('=').context("--env takes KEY=VALUE")?;
+                    envs.insert(k.to_string(), json!(v));
+                }
+                let mut body = json!({"ports": ports, "env": envs});
+                for (k, v) in [("id", id), ("image", image), ("start", start)] {
+                    if let Some(v) = v {
+                        body[k] = json!(v);
+                    }
+                }
+                print(&api.call(Method::POST, "/v1/sandboxes", Some(body)).await?);
+            }
+            ClientCmd::Ls { api } => {
+                let v = api.call(Method::GET, "/v1/sandboxes", None).await?;
+                for s in v["sandboxes"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<28} {:<9} {}",
+                        s["id"].as_str().unwrap_or(""),
+                        s["status"].as_str().unwrap_or(""),
+                        s["image"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            ClientCmd::Exec {
+                id,
+                cmd,
+                timeout,
+                api,
+            } => {
+                let mut body = json!({ "cmd": cmd });
+                if let Some(t) = timeout {
+                    body["timeout_s"] = json!(t);
+                }
+                let v = api
+                    .call(
+                        Method::POST,
+                        &format!("/v1/sandboxes/{id}/exec"),
+                        Some(body),
+                    )
+                    .await?;
+                print!("{}", v["stdout"].as_str().unwrap_or(""));
+                eprint!("{}", v["stderr"].as_str().unwrap_or(""));
+                return Ok(v["exit_code"].as_i64().unwrap_or(1) as i32);
+            }
+            ClientCmd::Stop { id, api } => print(
+                &api.call(Method::POST, &format!("/v1/sandboxes/{id}/stop"), None)
+                    .await?,
+            ),
+            ClientCmd::Start { id, api } => print(
+                &api.call(Method::POST, &format!("/v1/sandboxes/{id}/start"), None)
+                    .await?,
+            ),
+            ClientCmd::Rm { id, api } => print(
+                &api.call(Method::DELETE, &format!("/v1/sandboxes/{id}"), None)
+                    .await?,
+            ),
+            ClientCmd::Purge { id, api } => print(
+                &api.call(
+                    Method::DELETE,
+                    &format!("/v1/sandboxes/{id}?purge=true"),
+                    None,
+                )
+                .await?,
+            ),
+            ClientCmd::Logs { id, tail, api } => {
+                let v = api
+                    .call(
+                        Method::GET,
+                        &format!("/v1/sandboxes/{id}/logs?tail={tail}"),
+                        None,
+                    )
+                    .await?;
+                for l in v["lines"].as_array().into_iter().flatten() {
+                    println!("{}", l["text"].as_str().unwrap_or(""));
+                }
+            }
+        }
+        Ok(0)
+    }
+}

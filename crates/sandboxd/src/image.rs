@@ -1,0 +1,280 @@
+//! Sandbox images. The rule this module owns: an image we build is its tag plus a
+//! `sandboxd.recipe` label holding the hash of everything that went into it; "ensuring" an image
+//! reuses a tagged image whose label matches and otherwise builds it — by a Dockerfile build
+//! when a Debian base image is at hand, else by debootstrap — and re-tags, never deletes.
+
+mod debootstrap;
+mod dockerfile;
+mod host;
+mod load;
+mod progress;
+mod recipe;
+mod testimage;
+mod workdir;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use bollard::image::CreateImageOptions;
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use progress::Progress;
+use recipe::{ImageSpec, ProvisionReport};
+
+pub use testimage::ensure_test_image;
+
+/// Tag of the batteries-included default sandbox image.
+pub const DEFAULT_IMAGE_TAG: &str = "sandboxd/default:latest";
+/// Label holding the recipe hash of an image we built.
+pub const LABEL_RECIPE: &str = "sandboxd.recipe";
+/// Label listing optional tools (comma-separated) that could not be installed.
+pub const LABEL_SKIPPED: &str = "sandboxd.skipped";
+/// Label naming the build method ("dockerfile" or "debootstrap").
+pub const LABEL_METHOD: &str = "sandboxd.method";
+/// Directory in an image whose contents seed a new sandbox's home.
+pub const SKEL_DIR: &str = "/etc/sandboxd/skel";
+/// File in the default image describing what it contains (key=value lines).
+pub const IMAGE_INFO_PATH: &str = "/etc/sandboxd/image-info";
+
+/// How to build the default image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BuildMethod {
+    /// Dockerfile if the base image is local; else debootstrap when root; else pull the base.
+    #[default]
+    Auto,
+    /// `FROM debian:bookworm-slim` with the engine's legacy builder.
+    Dockerfile,
+    /// debootstrap + chroot on the host, then load the rootfs (needs root, no registry).
+    Debootstrap,
+}
+
+impl std::fmt::Display for BuildMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BuildMethod::Auto => "auto",
+            BuildMethod::Dockerfile => "dockerfile",
+            BuildMethod::Debootstrap => "debootstrap",
+        })
+    }
+}
+
+impl std::str::FromStr for BuildMethod {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(BuildMethod::Auto),
+            "dockerfile" => Ok(BuildMethod::Dockerfile),
+            "debootstrap" => Ok(BuildMethod::Debootstrap),
+            other => {
+                bail!("unknown build method {other:?} (expected auto, dockerfile or debootstrap)")
+            }
+        }
+    }
+}
+
+/// Options of [`ensure_default_image`].
+#[derive(Debug, Clone)]
+pub struct DefaultImageOptions {
+    /// Tag to build (default [`DEFAULT_IMAGE_TAG`]).
+    pub tag: String,
+    pub method: BuildMethod,
+    /// Rebuild even if the tag already has the current recipe.
+    pub force: bool,
+    /// Base image of the Dockerfile method.
+    pub base_image: String,
+    /// Debian mirror of the debootstrap method.
+    pub mirror: String,
+    /// Security-updates mirror of the debootstrap method (None: no security updates line).
+    pub security_mirror: Option<String>,
+    /// Parent of the debootstrap scratch dir (default /var/tmp; must be a disk, not tmpfs).
+    pub work_dir: Option<PathBuf>,
+    /// Time allowed for each optional npm tool (pnpm, bun, claude-code, opencode).
+    pub npm_timeout: Duration,
+}
+
+impl Default for DefaultImageOptions {
+    fn default() -> Self {
+        DefaultImageOptions {
+            tag: DEFAULT_IMAGE_TAG.into(),
+            method: BuildMethod::Auto,
+            force: false,
+            base_image: "debian:bookworm-slim".into(),
+            mirror: "http://deb.debian.org/debian".into(),
+            security_mirror: Some("http://deb.debian.org/debian-security".into()),
+            work_dir: None,
+            npm_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The image [`ensure_default_image`] settled on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// Tag, normalized to `name:tag`.
+    pub tag: String,
+    /// Image ID (`sha256:...`).
+    pub id: String,
+    /// Recipe hash (the `sandboxd.recipe` label).
+    pub recipe: String,
+    /// How it was built in this call; `None` when the existing image was reused.
+    pub built: Option<BuildMethod>,
+    /// Optional tools missing from the image (from the `sandboxd.skipped` label).
+    pub skipped: Vec<String>,
+}
+
+/// Make sure `opts.tag` is the default sandbox image of the current recipe, building it if it
+/// is missing, of another recipe, or `opts.force` is set. Every step is reported through
+/// `progress` as a `[ 12s] ...` line.
+pub async fn ensure_default_image(
+    docker: &Docker,
+    opts: &DefaultImageOptions,
+    progress: &(dyn Fn(&str) + Send + Sync),
+) -> Result<ImageRef> {
+    let progress = Progress::new(progress);
+    let tag = load::normalize_tag(&opts.tag);
+    let recipe = recipe::recipe_hash(&ImageSpec::default_image());
+    let short = &recipe[..12];
+    let found = image_label(docker, &tag, LABEL_RECIPE).await?;
+    match (&found, opts.force) {
+        (Some(have), false) if *have == recipe => {
+            let image = docker.inspect_image(&tag).await?;
+            let labels = image.config.and_then(|c| c.labels).unwrap_or_default();
+            let skipped = split_list(labels.get(LABEL_SKIPPED).map_or("", String::as_str));
+            progress.step(format!(
+                "{tag} is up to date (recipe {short}); nothing to do"
+            ));
+            return Ok(ImageRef {
+                tag,
+                id: image.id.unwrap_or_default(),
+                recipe,
+                built: None,
+                skipped,
+            });
+        }
+        (_, true) => progress.step(format!("{tag}: rebuilding (forced), recipe {short}")),
+        (Some(have), _) => progress.step(format!(
+            "{tag}: recipe changed ({} -> {short}); rebuilding",
+            &have[..12.min(have.len())]
+        )),
+        (None, _) => progress.step(format!("{tag}: not built yet; building recipe {short}")),
+    }
+
+    let method = choose_method(docker, opts, &progress).await?;
+    let finish = |report: &ProvisionReport| {
+        let mut spec = ImageSpec::default_image();
+        spec.labels.insert(LABEL_RECIPE.into(), recipe.clone());
+        spec.labels
+            .insert(LABEL_SKIPPED.into(), report.skipped.join(","));
+        spec.labels.insert(LABEL_METHOD.into(), method.to_string());
+        spec
+    };
+    let (id, report) = match method {
+        BuildMethod::Dockerfile => {
+            dockerfile::build(docker, opts, &recipe, finish, &progress).await?
+        }
+        _ => debootstrap::build(docker, opts, &recipe, finish, &progress).await?,
+    };
+    if report.skipped.is_empty() {
+        progress.step("optional npm tools: all installed");
+    } else {
+        progress.step(format!(
+            "optional npm tools skipped: {} — {}",
+            report.skipped.join(", "),
+            report.skip_reason
+        ));
+    }
+    progress.step(format!(
+        "built {tag} ({}) with {method}",
+        &id[..19.min(id.len())]
+    ));
+    Ok(ImageRef {
+        tag,
+        id,
+        recipe,
+        built: Some(method),
+        skipped: report.skipped,
+    })
+}
+
+/// The recipe hash the default image would have now (for display and checks).
+pub fn default_recipe_hash() -> String {
+    recipe::recipe_hash(&ImageSpec::default_image())
+}
+
+async fn choose_method(
+    docker: &Docker,
+    opts: &DefaultImageOptions,
+    progress: &Progress<'_>,
+) -> Result<BuildMethod> {
+    if opts.method != BuildMethod::Auto {
+        return Ok(opts.method);
+    }
+    let base = &opts.base_image;
+    if docker.inspect_image(base).await.is_ok() {
+        progress.step(format!("method: dockerfile ({base} is present locally)"));
+        return Ok(BuildMethod::Dockerfile);
+    }
+    if debootstrap::usable() {
+        progress.step(format!(
+            "method: debootstrap ({base} is not present locally; not pulling it)"
+        ));
+        return Ok(BuildMethod::Debootstrap);
+    }
+    progress.step(format!(
+        "{base} is not present and debootstrap needs root: pulling {base}"
+    ));
+    let pull = CreateImageOptions {
+        from_image: base.as_str(),
+        ..Default::default()
+    };
+    let mut stream = docker.create_image(Some(pull), None, None);
+    while let Some(item) = stream.next().await {
+        item.with_context(|| {
+            format!("pulling {base} failed; run as root to build with debootstrap instead")
+        })?;
+    }
+    progress.step(format!("method: dockerfile (pulled {base})"));
+    Ok(BuildMethod::Dockerfile)
+}
+
+/// Label `key` of image `tag`; `None` if the image or the label is missing.
+pub(crate) async fn image_label(docker: &Docker, tag: &str, key: &str) -> Result<Option<String>> {
+    match docker.inspect_image(tag).await {
+        Ok(image) => Ok(image
+            .config
+            .and_then(|c| c.labels)
+            .and_then(|mut l| l.remove(key))),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("inspecting image {tag}")),
+    }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_parse_and_print() {
+        for m in [
+            BuildMethod::Auto,
+            BuildMethod::Dockerfile,
+            BuildMethod::Debootstrap,
+        ] {
+            assert_eq!(m.to_string().parse::<BuildMethod>().unwrap(), m);
+        }
+        assert!("docker".parse::<BuildMethod>().is_err());
+        assert_eq!(split_list("a,,b"), ["a", "b"]);
+        assert_eq!(default_recipe_hash(), default_recipe_hash());
+    }
+}

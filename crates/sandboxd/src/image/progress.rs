@@ -1,0 +1,214 @@
+//! Build progress: every line a user sees carries the seconds since the build started, and
+//! long tool output (debootstrap, apt, docker build) is summarized to phase changes plus at
+//! most one line per interval, so a build visibly moves without flooding the terminal.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+
+/// Prefix of the machine-readable lines that provision.sh prints.
+pub(crate) const INFO_MARKER: &str = "SANDBOXD-INFO ";
+
+/// The sink for progress lines plus the build's start time.
+pub(crate) struct Progress<'a> {
+    start: Instant,
+    sink: &'a (dyn Fn(&str) + Send + Sync),
+}
+
+impl<'a> Progress<'a> {
+    pub(crate) fn new(sink: &'a (dyn Fn(&str) + Send + Sync)) -> Self {
+        Progress {
+            start: Instant::now(),
+            sink,
+        }
+    }
+
+    /// Print one line as `[ 12s] msg`.
+    pub(crate) fn step(&self, msg: impl AsRef<str>) {
+        (self.sink)(&format!(
+            "[{:>3}s] {}",
+            self.start.elapsed().as_secs(),
+            msg.as_ref()
+        ));
+    }
+}
+
+/// Decides which lines of a long tool output are worth showing.
+pub(crate) struct Summarizer {
+    interval: Duration,
+    phase: Option<String>,
+    last_emit: Option<Instant>,
+    hidden: usize,
+}
+
+impl Summarizer {
+    pub(crate) fn new(interval: Duration) -> Self {
+        Summarizer {
+            interval,
+            phase: None,
+            last_emit: None,
+            hidden: 0,
+        }
+    }
+
+    /// The line to show for `line` seen at `now`, if any.
+    pub(crate) fn feed(&mut self, line: &str, now: Instant) -> Option<String> {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            return None;
+        }
+        let always = [
+            "==> ", "E: ", "W: ", "ERROR", "Error", "error:", "npm ERR!", "Step ",
+        ]
+        .iter()
+        .any(|p| line.starts_with(p));
+        let phase = phase_of(line);
+        let changed = phase.is_some() && phase != self.phase;
+        let due = match self.last_emit {
+            Some(t) => now.duration_since(t) >= self.interval,
+            None => true,
+        };
+        if phase.is_some() {
+            self.phase = phase;
+        }
+        if !(always || changed || due) {
+            self.hidden += 1;
+            return None;
+        }
+        let shown = match std::mem::take(&mut self.hidden) {
+            0 => line.to_string(),
+            n => format!("{line}  (+{n} lines)"),
+        };
+        self.last_emit = Some(now);
+        Some(shown)
+    }
+}
+
+/// The phase a line of debootstrap or apt output belongs to (`I: Retrieving`, `Unpacking`, ...).
+fn phase_of(line: &str) -> Option<String> {
+    if let Some(rest) = line.strip_prefix("I: ") {
+        return rest
+            .split_whitespace()
+            .next()
+            .map(|verb| format!("I: {verb}"));
+    }
+    let apt = [
+        ("Get:", "download"),
+        ("Fetched ", "download"),
+        ("Selecting previously", "unpack"),
+        ("Preparing to unpack", "unpack"),
+        ("Unpacking ", "unpack"),
+        ("Setting up ", "configure"),
+        ("Processing triggers", "triggers"),
+    ];
+    apt.iter()
+        .find(|(p, _)| line.starts_with(p))
+        .map(|(_, phase)| phase.to_string())
+}
+
+/// Run `cmd`, forwarding its summarized stdout+stderr as `label: line`. Returns the payloads
+/// of `SANDBOXD-INFO` lines; on failure the error carries the last lines of output.
+pub(crate) async fn run_logged(
+    cmd: &mut Command,
+    label: &str,
+    progress: &Progress<'_>,
+) -> Result<Vec<String>> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("{label}: cannot start {cmd:?}"))?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(pump(out, tx.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(pump(err, tx.clone()));
+    }
+    drop(tx);
+    let mut summary = Summarizer::new(Duration::from_secs(5));
+    let mut tail = std::collections::VecDeque::with_capacity(40);
+    let mut infos = Vec::new();
+    while let Some(line) = rx.recv().await {
+        if let Some(info) = line.strip_prefix(INFO_MARKER) {
+            infos.push(info.to_string());
+            continue;
+        }
+        if tail.len() == 40 {
+            tail.pop_front();
+        }
+        tail.push_back(line.clone());
+        if let Some(shown) = summary.feed(&line, Instant::now()) {
+            progress.step(format!("{label}: {shown}"));
+        }
+    }
+    let status = child
+        .wait()
+        .await
+        .with_context(|| format!("{label}: waiting for {cmd:?}"))?;
+    if !status.success() {
+        let tail: Vec<String> = tail.into_iter().collect();
+        bail!(
+            "{label} failed ({status}); last output:\n{}",
+            tail.join("\n")
+        );
+    }
+    Ok(infos)
+}
+
+async fn pump(stream: impl AsyncRead + Unpin, tx: mpsc::UnboundedSender<String>) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if tx.send(line).is_err() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summarizer_shows_phase_changes_and_throttles_the_rest() {
+        let mut s = Summarizer::new(Duration::from_secs(5));
+        let t0 = Instant::now();
+        assert!(s.feed("I: Retrieving InRelease", t0).is_some());
+        assert!(s.feed("I: Retrieving Packages", t0).is_none());
+        assert!(s.feed("I: Retrieving libc6", t0).is_none());
+        let shown = s.feed("I: Validating libc6", t0).unwrap();
+        assert_eq!(shown, "I: Validating libc6  (+2 lines)");
+        assert!(s
+            .feed("I: Validating bash", t0 + Duration::from_secs(1))
+            .is_none());
+        assert!(s
+            .feed("I: Validating zlib", t0 + Duration::from_secs(6))
+            .is_some());
+        assert!(s
+            .feed("W: something odd", t0 + Duration::from_secs(6))
+            .is_some());
+        assert!(s
+            .feed("==> npm: skipped", t0 + Duration::from_secs(6))
+            .is_some());
+        assert!(s.feed("   ", t0 + Duration::from_secs(60)).is_none());
+    }
+
+    #[test]
+    fn apt_lines_have_phases() {
+        assert_eq!(
+            phase_of("Get:12 http://deb.debian.org/debian bookworm/main amd64 git").as_deref(),
+            Some("download")
+        );
+        assert_eq!(
+            phase_of("Setting up git (1:2.39.5-0+deb12u1) ...").as_deref(),
+            Some("configure")
+        );
+        assert_eq!(phase_of("Reading package lists..."), None);
+    }
+}

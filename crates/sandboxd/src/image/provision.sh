@@ -1,0 +1,94 @@
+#!/bin/bash
+# provision.sh — turns a bare Debian bookworm root (debootstrap minbase or debian:bookworm-slim)
+# into the sandboxd default image. Runs as root inside the target: in a chroot (method
+# "debootstrap") or as a Dockerfile RUN (method "dockerfile"), next to packages.txt,
+# npm-extras.txt, skel.profile and skel.bashrc.
+#
+# Input (environment): SANDBOXD_METHOD, SANDBOXD_RECIPE, SANDBOXD_NPM_TIMEOUT (seconds per
+# optional npm tool). Output: "==> step" lines for humans and "SANDBOXD-INFO key=value" lines
+# that sandboxd parses; the same facts end up in /etc/sandboxd/image-info.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+export DEBIAN_FRONTEND=noninteractive
+export LANG=C.UTF-8
+npm_timeout="${SANDBOXD_NPM_TIMEOUT:-120}"
+
+step() { echo "==> $*"; }
+info() { echo "SANDBOXD-INFO $*"; }
+# words FILE: the non-comment words of a list file, one per line.
+words() { sed -e 's/#.*//' "$1" | tr -s ' \t' '\n\n' | sed -e '/^$/d'; }
+
+mapfile -t packages < <(words "$here/packages.txt")
+mapfile -t extras < <(words "$here/npm-extras.txt")
+
+step "apt: updating package lists"
+apt-get update -q
+step "apt: upgrading the base system"
+apt-get -y -q -o Dpkg::Options::=--force-confold upgrade
+step "apt: installing ${#packages[@]} packages: ${packages[*]}"
+apt-get install -y -q --no-install-recommends "${packages[@]}"
+ln -sf /usr/bin/fdfind /usr/local/bin/fd
+
+step "pip: installing uv into /usr/local"
+pip install --quiet --no-cache-dir --break-system-packages --root-user-action=ignore uv
+
+step "user: sandbox (uid/gid 1000, home /home/sandbox)"
+getent group 1000 >/dev/null || groupadd --gid 1000 sandbox
+getent passwd 1000 >/dev/null ||
+    useradd --uid 1000 --gid 1000 --home-dir /home/sandbox --no-create-home --shell /bin/bash sandbox
+skel=/etc/sandboxd/skel
+mkdir -p "$skel/workspace" "$skel/.local/bin" "$skel/.npm-global/bin"
+install -m 0644 "$here/skel.profile" "$skel/.profile"
+install -m 0644 "$here/skel.bashrc" "$skel/.bashrc"
+mkdir -p /home/sandbox
+cp -a "$skel/." /home/sandbox/
+chown -R 1000:1000 /home/sandbox
+
+step "npm: optional tools (${extras[*]}), ${npm_timeout}s each"
+installed=()
+skipped=()
+reason=""
+if ping_out="$(timeout 20 npm ping --fetch-retries=0 --fetch-timeout=10000 2>&1)"; then
+    for pkg in "${extras[@]}"; do
+        if timeout "$npm_timeout" npm install --global --prefix /usr/local --no-fund --no-audit \
+            --loglevel=error "$pkg"; then
+            installed+=("$pkg")
+        else
+            skipped+=("$pkg")
+            echo "==> npm: $pkg: install failed or timed out after ${npm_timeout}s, skipped"
+            reason="some npm installs failed"
+        fi
+    done
+else
+    code="$(printf '%s\n' "$ping_out" | sed -n 's/.*npm ERR! code \([A-Za-z_]*\).*/\1/p' | head -n1)"
+    reason="npm registry unreachable (npm ping: ${code:-no answer within 20s})"
+    skipped=("${extras[@]}")
+    echo "==> npm: $reason: skipping ${extras[*]}"
+fi
+join() { local IFS=,; echo "$*"; }
+
+step "cleanup: apt caches, package lists, logs"
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /root/.npm /root/.cache
+find /var/log -type f -exec truncate -s 0 {} +
+
+version() { "$@" 2>/dev/null | head -n1 || echo missing; }
+cat >/etc/sandboxd/image-info <<EOF
+recipe=${SANDBOXD_RECIPE:-unknown}
+method=${SANDBOXD_METHOD:-unknown}
+built=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+debian=$(cat /etc/debian_version)
+node=$(version node --version)
+npm=$(version npm --version)
+python=$(version python3 --version)
+uv=$(version uv --version)
+git=$(version git --version)
+npm_extras_installed=$(join "${installed[@]}")
+npm_extras_skipped=$(join "${skipped[@]}")
+npm_extras_skip_reason=${reason}
+EOF
+info "installed=$(join "${installed[@]}")"
+info "skipped=$(join "${skipped[@]}")"
+info "skip_reason=${reason}"
+step "done: $(tr '\n' ' ' </etc/sandboxd/image-info)"

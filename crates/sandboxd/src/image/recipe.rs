@@ -1,0 +1,203 @@
+//! The default image's recipe and image config. The rule it owns: the recipe hash covers every
+//! input that shapes the image — recipe version, each recipe file, the Dockerfile and the image
+//! config — so changing any of them makes `ensure_default_image` rebuild.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+/// Bump to force a rebuild when the build logic changes in a way the files don't show.
+pub(crate) const RECIPE_VERSION: &str = "1";
+
+/// Files copied next to each other into the build root (chroot or Docker build context).
+pub(crate) const RECIPE_FILES: &[(&str, &str)] = &[
+    ("provision.sh", include_str!("provision.sh")),
+    ("packages.txt", include_str!("packages.txt")),
+    ("npm-extras.txt", include_str!("npm-extras.txt")),
+    ("skel.profile", include_str!("skel.profile")),
+    ("skel.bashrc", include_str!("skel.bashrc")),
+];
+
+/// Dockerfile head of method "dockerfile"; the image config is appended as instructions.
+pub(crate) const DOCKERFILE: &str = include_str!("Dockerfile");
+
+/// Image config of an image we build: what `docker import --change` or Dockerfile
+/// instructions would set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ImageSpec {
+    pub env: Vec<(String, String)>,
+    pub labels: BTreeMap<String, String>,
+    pub user: String,
+    pub workdir: String,
+    pub cmd: Vec<String>,
+}
+
+impl ImageSpec {
+    /// Config of `sandboxd/default`: runs as uid 1000 in its workspace, with user-writable
+    /// npm and pip/uv bin dirs on PATH so `npm i -g` works on a read-only rootfs.
+    pub(crate) fn default_image() -> Self {
+        let path = "/home/sandbox/.npm-global/bin:/home/sandbox/.local/bin:\
+                    /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        let env = [
+            ("PATH", path),
+            ("LANG", "C.UTF-8"),
+            ("NPM_CONFIG_PREFIX", "/home/sandbox/.npm-global"),
+        ];
+        ImageSpec {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            labels: BTreeMap::new(),
+            user: "1000:1000".into(),
+            workdir: "/home/sandbox/workspace".into(),
+            cmd: vec!["/bin/bash".into(), "-l".into()],
+        }
+    }
+
+    /// The config as Dockerfile instructions (also valid as `docker import --change` values).
+    pub(crate) fn changes(&self) -> Vec<String> {
+        let q = |s: &str| serde_json::Value::from(s).to_string();
+        let mut out: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("ENV {k}={}", q(v)))
+            .collect();
+        out.extend(
+            self.labels
+                .iter()
+                .map(|(k, v)| format!("LABEL {}={}", q(k), q(v))),
+        );
+        if !self.user.is_empty() {
+            out.push(format!("USER {}", self.user));
+        }
+        if !self.workdir.is_empty() {
+            out.push(format!("WORKDIR {}", self.workdir));
+        }
+        if !self.cmd.is_empty() {
+            out.push(format!("CMD {}", serde_json::Value::from(self.cmd.clone())));
+        }
+        out
+    }
+
+    /// The `config` object of a Docker image config JSON.
+    pub(crate) fn container_config(&self) -> serde_json::Value {
+        let env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        serde_json::json!({
+            "Env": env,
+            "Labels": self.labels,
+            "User": self.user,
+            "WorkingDir": self.workdir,
+            "Cmd": self.cmd,
+        })
+    }
+}
+
+/// sha256 hex of the default image's recipe with config `spec` (labels excluded: they carry
+/// the hash and build results).
+pub(crate) fn recipe_hash(spec: &ImageSpec) -> String {
+    let mut h = Sha256::new();
+    let mut part = |name: &str, body: &str| {
+        h.update(format!("{name}\0{}\0", body.len()));
+        h.update(body);
+    };
+    part("version", RECIPE_VERSION);
+    for (name, body) in RECIPE_FILES {
+        part(name, body);
+    }
+    part("Dockerfile", DOCKERFILE);
+    let unlabelled = ImageSpec {
+        labels: BTreeMap::new(),
+        ..spec.clone()
+    };
+    part("config", &unlabelled.changes().join("\n"));
+    format!("{:x}", h.finalize())
+}
+
+/// What provision.sh reported through its `SANDBOXD-INFO key=value` lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ProvisionReport {
+    pub installed: Vec<String>,
+    pub skipped: Vec<String>,
+    pub skip_reason: String,
+}
+
+impl ProvisionReport {
+    pub(crate) fn parse(infos: &[String]) -> Self {
+        let list = |v: &str| {
+            v.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let mut r = ProvisionReport::default();
+        for info in infos {
+            match info.split_once('=') {
+                Some(("installed", v)) => r.installed = list(v),
+                Some(("skipped", v)) => r.skipped = list(v),
+                Some(("skip_reason", v)) => r.skip_reason = v.to_string(),
+                _ => {}
+            }
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_stable_and_ignores_labels() {
+        let spec = ImageSpec::default_image();
+        let a = recipe_hash(&spec);
+        assert_eq!(a.len(), 64);
+        assert_eq!(a, recipe_hash(&ImageSpec::default_image()));
+        let mut labelled = spec.clone();
+        labelled
+            .labels
+            .insert("sandboxd.skipped".into(), "bun".into());
+        assert_eq!(a, recipe_hash(&labelled));
+        let mut other = spec;
+        other.user = "0".into();
+        assert_ne!(a, recipe_hash(&other));
+    }
+
+    #[test]
+    fn changes_render_import_instructions() {
+        let mut spec = ImageSpec::default_image();
+        spec.labels.insert("sandboxd.recipe".into(), "abc".into());
+        let changes = spec.changes();
+        assert!(changes[0].starts_with("ENV PATH=\"/home/sandbox/.npm-global/bin:"));
+        assert!(changes[0].contains(":/usr/local/bin:"));
+        assert!(changes.contains(&"ENV LANG=\"C.UTF-8\"".to_string()));
+        assert!(
+            changes.contains(&"ENV NPM_CONFIG_PREFIX=\"/home/sandbox/.npm-global\"".to_string())
+        );
+        assert!(changes.contains(&"LABEL \"sandboxd.recipe\"=\"abc\"".to_string()));
+        assert_eq!(
+            changes[changes.len() - 3..],
+            [
+                "USER 1000:1000",
+                "WORKDIR /home/sandbox/workspace",
+                "CMD [\"/bin/bash\",\"-l\"]"
+            ]
+        );
+        let config = spec.container_config();
+        assert_eq!(config["Env"][1], "LANG=C.UTF-8");
+        assert_eq!(config["Labels"]["sandboxd.recipe"], "abc");
+    }
+
+    #[test]
+    fn provision_report_parses_marker_lines() {
+        let infos = [
+            "installed=".to_string(),
+            "skipped=pnpm,bun".into(),
+            "skip_reason=npm registry unreachable (x=y)".into(),
+        ];
+        let r = ProvisionReport::parse(&infos);
+        assert!(r.installed.is_empty());
+        assert_eq!(r.skipped, ["pnpm", "bun"]);
+        assert_eq!(r.skip_reason, "npm registry unreachable (x=y)");
+    }
+}

@@ -1,0 +1,4 @@
+//! Library half of the sandboxd binary: image building and shared helpers for the CLI, tests and bench.
+
+pub mod image;
+pub mod serve;

@@ -1,0 +1,190 @@
+//! `sandboxd serve`: wire the store, the Docker runtime, the engine, the reconciler and the API
+//! listener together. Usable in-process (tests, bench) through [`start`]; the binary adds signal
+//! handling. The API refuses to listen beyond loopback without a token.
+
+use crate::image::{ensure_default_image, DefaultImageOptions, DEFAULT_IMAGE_TAG};
+use anyhow::{bail, Context, Result};
+use sandboxd_api::{router, ApiState, PreviewUrls, ReadyState};
+use sandboxd_core::{Limits, Resources};
+use sandboxd_engine::clock::SystemClock;
+use sandboxd_engine::reconcile::Pass;
+use sandboxd_engine::{Engine, EngineConfig};
+use sandboxd_runtime::docker::DockerOptions;
+use sandboxd_runtime::{DockerRuntime, Runtime};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub instance: String,
+    pub api_addr: SocketAddr,
+    pub api_token: Option<String>,
+    pub preview_domain: String,
+    pub preview_scheme: String,
+    pub preview_port: u16,
+    pub image: String,
+    /// Build the default image when it is missing (only for the default tag).
+    pub build_image: bool,
+    pub limits: Limits,
+    pub idle_timeout: Duration,
+    pub stop_grace: Duration,
+    pub host_guard: bool,
+    pub reconcile_interval: Duration,
+}
+
+impl ServeConfig {
+    /// The embedded defaults `sandboxd serve` runs with.
+    pub fn defaults() -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1) as f64;
+        ServeConfig {
+            data_dir: PathBuf::from("/var/lib/sandboxd"),
+            instance: "default".into(),
+            api_addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            api_token: None,
+            preview_domain: "preview.localhost".into(),
+            preview_scheme: "http".into(),
+            preview_port: 80,
+            image: DEFAULT_IMAGE_TAG.into(),
+            build_image: true,
+            limits: Limits {
+                default: Resources {
+                    memory_mb: 2048,
+                    cpus: cores.min(2.0),
+                    pids: 1024,
+                    nofile: 8192,
+                    tmp_mb: 512,
+                },
+                max_memory_mb: 16 * 1024,
+                max_cpus: cores,
+                max_pids: 8192,
+                default_image: DEFAULT_IMAGE_TAG.into(),
+            },
+            idle_timeout: Duration::from_secs(30 * 60),
+            stop_grace: Duration::from_secs(3),
+            host_guard: true,
+            reconcile_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A running control plane.
+pub struct Running {
+    pub api_addr: SocketAddr,
+    pub engine: Engine,
+    shutdown: Option<oneshot::Sender<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stop listening and stop background tasks. Sandboxes keep running.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+    }
+}
+
+fn check_instance(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 24
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !ok {
+        bail!("--instance must be 1-24 characters of a-z, 0-9 and '-'");
+    }
+    Ok(())
+}
+
+pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
+    check_instance(&cfg.instance)?;
+    if !cfg.api_addr.ip().is_loopback() && cfg.api_token.as_deref().unwrap_or("").is_empty() {
+        bail!(
+            "the API would listen on {} (beyond loopback) without authentication: \
+             set --api-token or SANDBOXD_API_TOKEN",
+            cfg.api_addr
+        );
+    }
+    cfg.limits.default_image = cfg.image.clone();
+    let docker = DockerRuntime::connect(DockerOptions {
+        instance: cfg.instance.clone(),
+        host_guard: cfg.host_guard,
+    })
+    .await
+    .context("connecting to the Docker engine (is it running? is DOCKER_HOST right?)")?;
+    if !docker.image_exists(&cfg.image).await? {
+        if cfg.build_image && cfg.image == DEFAULT_IMAGE_TAG {
+            eprintln!(
+                "sandboxd: default image {} is missing; building it now",
+                cfg.image
+            );
+            let progress = |line: &str| eprintln!("{line}");
+            ensure_default_image(docker.client(), &DefaultImageOptions::default(), &progress)
+                .await
+                .context("building the default image")?;
+        } else {
+            tracing::warn!(image = %cfg.image, "default image missing: creates without an image will fail");
+        }
+    }
+    let engine_cfg = EngineConfig {
+        data_dir: cfg.data_dir.clone(),
+        instance: cfg.instance.clone(),
+        limits: cfg.limits.clone(),
+        stop_grace: cfg.stop_grace,
+        exec_output_cap: 16 * 1024 * 1024,
+        reconcile_interval: cfg.reconcile_interval,
+        idle_timeout: cfg.idle_timeout,
+        max_lease: Duration::from_secs(24 * 3600),
+    };
+    let runtime: Arc<dyn Runtime> = Arc::new(docker);
+    let engine = Engine::start(engine_cfg, runtime, Arc::new(SystemClock)).await?;
+    engine.reconcile_all(Pass::Boot).await?;
+    let reconciler = engine.spawn_reconciler();
+    let ready = ReadyState::spawn(engine.clone(), Duration::from_secs(2)).await;
+    let state = ApiState {
+        engine: engine.clone(),
+        previews: Arc::new(PreviewUrls {
+            scheme: cfg.preview_scheme.clone(),
+            domain: cfg.preview_domain.clone(),
+            port: cfg.preview_port,
+        }),
+        ready,
+        token: cfg
+            .api_token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .map(Arc::from),
+    };
+    let listener = tokio::net::TcpListener::bind(cfg.api_addr)
+        .await
+        .with_context(|| format!("binding the API listener on {}", cfg.api_addr))?;
+    let api_addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(state);
+    let server = tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "API listener failed");
+        }
+    });
+    tracing::info!(%api_addr, instance = %cfg.instance, "sandboxd API listening");
+    Ok(Running {
+        api_addr,
+        engine,
+        shutdown: Some(tx),
+        tasks: vec![reconciler, server],
+    })
+}
