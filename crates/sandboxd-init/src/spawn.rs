@@ -5,7 +5,8 @@
 //!
 //! The signal state is reset explicitly in the child before exec
 //! ([`sys::reset_signal_state`]): the init blocks the signals it waits for,
-//! std ignores SIGPIPE, and std's spawn does not undo either reliably.
+//! and std's spawn (as of Rust 1.95) resets SIGPIPE but leaves that mask in
+//! place, which would make every workload deaf to SIGTERM.
 //! Children are never waited on through `std::process::Child`; the main loop
 //! reaps them by pid.
 

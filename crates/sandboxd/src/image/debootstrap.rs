@@ -9,10 +9,10 @@ use anyhow::{bail, Context as _, Result};
 use bollard::Docker;
 use tokio::process::Command;
 
-use super::host::{ensure_tool, is_root};
+use super::host::{ensure_tool, host_ca_bundle, is_root};
 use super::load::{load_layer, now_rfc3339, ImageMeta, Layer};
 use super::progress::{run_logged, Progress};
-use super::recipe::{ImageSpec, ProvisionReport, RECIPE_FILES};
+use super::recipe::{ImageSpec, ProvisionReport, HOST_CA_FILE, RECIPE_FILES};
 use super::workdir::BuildDir;
 use super::DefaultImageOptions;
 
@@ -87,6 +87,9 @@ async fn build_in(
     std::fs::create_dir_all(&stage)?;
     for (name, body) in RECIPE_FILES {
         write(&stage.join(name), body)?;
+    }
+    if let Some(ca) = host_ca_bundle() {
+        std::fs::write(stage.join(HOST_CA_FILE), ca)?;
     }
     dir.mount_proc(&root.join("proc")).await?;
 

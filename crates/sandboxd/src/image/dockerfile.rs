@@ -11,9 +11,10 @@ use bollard::Docker;
 use bytes::Bytes;
 use futures_util::StreamExt;
 
+use super::host::host_ca_bundle;
 use super::load::normalize_tag;
 use super::progress::{Progress, Summarizer, INFO_MARKER};
-use super::recipe::{ImageSpec, ProvisionReport, DOCKERFILE, RECIPE_FILES};
+use super::recipe::{ImageSpec, ProvisionReport, DOCKERFILE, HOST_CA_FILE, RECIPE_FILES};
 use super::DefaultImageOptions;
 
 /// Build and tag the image; returns its ID and what provision.sh reported. `finish` turns the
@@ -33,6 +34,10 @@ pub(crate) async fn build(
     let dockerfile = format!("{DOCKERFILE}\n{}\n", unlabelled.changes().join("\n"));
     let mut files: Vec<(&str, &[u8], u32)> = vec![("Dockerfile", dockerfile.as_bytes(), 0o644)];
     files.extend(RECIPE_FILES.iter().map(|(n, b)| (*n, b.as_bytes(), 0o755)));
+    let ca = host_ca_bundle();
+    if let Some(ca) = &ca {
+        files.push((HOST_CA_FILE, ca, 0o644));
+    }
     let tag = normalize_tag(&opts.tag);
     let stage = match tag.rsplit_once(':') {
         Some((repo, _)) => format!("{repo}:build-{}", &recipe[..12.min(recipe.len())]),

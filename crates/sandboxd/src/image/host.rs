@@ -83,6 +83,21 @@ pub(crate) async fn ensure_tool(
     }
 }
 
+/// The build host's CA bundle (it may hold a TLS-intercepting proxy's CA that pip and npm need
+/// during a build): `$SSL_CERT_FILE`, else the usual Debian or Fedora path.
+pub(crate) fn host_ca_bundle() -> Option<Vec<u8>> {
+    let env = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
+    let known = [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+    ]
+    .map(PathBuf::from);
+    env.into_iter()
+        .chain(known)
+        .find_map(|p| std::fs::read(p).ok())
+        .filter(|b| !b.is_empty())
+}
+
 /// Whether the file at `p` is a statically linked ELF executable.
 pub(crate) fn is_static_binary(p: &Path) -> bool {
     std::fs::read(p).map(|b| is_static_elf(&b)).unwrap_or(false)

@@ -61,18 +61,15 @@ impl Summarizer {
         if line.trim().is_empty() {
             return None;
         }
-        let always = [
-            "==> ", "E: ", "W: ", "ERROR", "Error", "error:", "npm ERR!", "Step ",
-        ]
-        .iter()
-        .any(|p| line.starts_with(p));
+        let always = always_shown(line);
         let phase = phase_of(line);
         let changed = phase.is_some() && phase != self.phase;
         let due = match self.last_emit {
             Some(t) => now.duration_since(t) >= self.interval,
             None => true,
         };
-        if phase.is_some() {
+        if phase.is_some() || always {
+            // A headline ends the current phase: the next per-package line shows again.
             self.phase = phase;
         }
         if !(always || changed || due) {
@@ -88,26 +85,39 @@ impl Summarizer {
     }
 }
 
-/// The phase a line of debootstrap or apt output belongs to (`I: Retrieving`, `Unpacking`, ...).
+/// The phase of a per-package line of debootstrap or apt output; `None` for other lines.
 fn phase_of(line: &str) -> Option<String> {
     if let Some(rest) = line.strip_prefix("I: ") {
-        return rest
-            .split_whitespace()
-            .next()
-            .map(|verb| format!("I: {verb}"));
+        let mut words = rest.split_whitespace();
+        let verb = words.next().unwrap_or("");
+        let per_package = words.count() <= 2;
+        return match verb {
+            "Retrieving" | "Validating" => Some("I: fetch".into()),
+            "Extracting" | "Unpacking" | "Configuring" if per_package => Some(format!("I: {verb}")),
+            _ => None,
+        };
     }
     let apt = [
         ("Get:", "download"),
         ("Fetched ", "download"),
-        ("Selecting previously", "unpack"),
-        ("Preparing to unpack", "unpack"),
-        ("Unpacking ", "unpack"),
-        ("Setting up ", "configure"),
-        ("Processing triggers", "triggers"),
+        ("Selecting previously", "install"),
+        ("Preparing to unpack", "install"),
+        ("Unpacking ", "install"),
+        ("Setting up ", "install"),
+        ("Processing triggers", "install"),
     ];
     apt.iter()
         .find(|(p, _)| line.starts_with(p))
         .map(|(_, phase)| phase.to_string())
+}
+
+/// Whether a line is always worth showing: step headlines, errors and warnings.
+fn always_shown(line: &str) -> bool {
+    let prefixes = [
+        "==> ", "E: ", "W: ", "ERROR", "Error", "error:", "npm ERR!", "Step ",
+    ];
+    prefixes.iter().any(|p| line.starts_with(p))
+        || (line.starts_with("I: ") && phase_of(line).is_none())
 }
 
 /// Run `cmd`, forwarding its summarized stdout+stderr as `label: line`. Returns the payloads
@@ -179,36 +189,44 @@ mod tests {
     fn summarizer_shows_phase_changes_and_throttles_the_rest() {
         let mut s = Summarizer::new(Duration::from_secs(5));
         let t0 = Instant::now();
+        let at = |secs| t0 + Duration::from_secs(secs);
         assert!(s.feed("I: Retrieving InRelease", t0).is_some());
-        assert!(s.feed("I: Retrieving Packages", t0).is_none());
-        assert!(s.feed("I: Retrieving libc6", t0).is_none());
-        let shown = s.feed("I: Validating libc6", t0).unwrap();
-        assert_eq!(shown, "I: Validating libc6  (+2 lines)");
+        assert!(s.feed("I: Validating Packages", t0).is_none());
         assert!(s
-            .feed("I: Validating bash", t0 + Duration::from_secs(1))
-            .is_none());
-        assert!(s
-            .feed("I: Validating zlib", t0 + Duration::from_secs(6))
+            .feed("I: Resolving dependencies of required packages...", t0)
             .is_some());
-        assert!(s
-            .feed("W: something odd", t0 + Duration::from_secs(6))
-            .is_some());
-        assert!(s
-            .feed("==> npm: skipped", t0 + Duration::from_secs(6))
-            .is_some());
-        assert!(s.feed("   ", t0 + Duration::from_secs(60)).is_none());
+        assert!(
+            s.feed("I: Retrieving libc6 2.36-9", at(1)).is_some(),
+            "fetch after a headline"
+        );
+        assert!(s.feed("I: Validating libc6 2.36-9", at(1)).is_none());
+        assert!(s.feed("I: Retrieving bash 5.2", at(2)).is_none());
+        let shown = s.feed("I: Extracting adduser...", at(3)).unwrap();
+        assert_eq!(shown, "I: Extracting adduser...  (+2 lines)");
+        assert!(s.feed("I: Extracting bash...", at(4)).is_none());
+        assert!(
+            s.feed("I: Extracting zlib...", at(9)).is_some(),
+            "due after the interval"
+        );
+        assert!(s.feed("I: Unpacking the base system...", at(9)).is_some());
+        assert!(s.feed("W: something odd", at(9)).is_some());
+        assert!(s.feed("==> npm: skipped", at(9)).is_some());
+        assert!(s.feed("   ", at(60)).is_none());
     }
 
     #[test]
     fn apt_lines_have_phases() {
+        let get = "Get:12 http://deb.debian.org/debian bookworm/main amd64 git";
+        assert_eq!(phase_of(get).as_deref(), Some("download"));
         assert_eq!(
-            phase_of("Get:12 http://deb.debian.org/debian bookworm/main amd64 git").as_deref(),
-            Some("download")
+            phase_of("Preparing to unpack .../git.deb ...").as_deref(),
+            Some("install")
         );
         assert_eq!(
             phase_of("Setting up git (1:2.39.5-0+deb12u1) ...").as_deref(),
-            Some("configure")
+            Some("install")
         );
         assert_eq!(phase_of("Reading package lists..."), None);
+        assert!(!always_shown("Reading package lists..."));
     }
 }

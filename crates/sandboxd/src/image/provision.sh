@@ -5,8 +5,10 @@
 # npm-extras.txt, skel.profile and skel.bashrc.
 #
 # Input (environment): SANDBOXD_METHOD, SANDBOXD_RECIPE, SANDBOXD_NPM_TIMEOUT (seconds per
-# optional npm tool). Output: "==> step" lines for humans and "SANDBOXD-INFO key=value" lines
-# that sandboxd parses; the same facts end up in /etc/sandboxd/image-info.
+# optional npm tool); an optional host-ca.crt next to this script is the build host's CA bundle,
+# trusted by pip and npm during the build only (for TLS-intercepting proxies; not installed).
+# Output: "==> step" lines for humans and "SANDBOXD-INFO key=value" lines that sandboxd
+# parses; the same facts end up in /etc/sandboxd/image-info.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -21,6 +23,14 @@ words() { sed -e 's/#.*//' "$1" | tr -s ' \t' '\n\n' | sed -e '/^$/d'; }
 
 mapfile -t packages < <(words "$here/packages.txt")
 mapfile -t extras < <(words "$here/npm-extras.txt")
+pip_ca=()
+if [ -s "$here/host-ca.crt" ]; then
+    pip_ca=(--cert "$here/host-ca.crt")
+    export NODE_EXTRA_CA_CERTS="$here/host-ca.crt"
+fi
+# No pty for dpkg (a chroot has no /dev/pts); removed again at the end.
+build_conf=/etc/apt/apt.conf.d/90sandboxd-build
+echo 'Dpkg::Use-Pty "0";' >"$build_conf"
 
 step "apt: updating package lists"
 apt-get update -q
@@ -31,7 +41,7 @@ apt-get install -y -q --no-install-recommends "${packages[@]}"
 ln -sf /usr/bin/fdfind /usr/local/bin/fd
 
 step "pip: installing uv into /usr/local"
-pip install --quiet --no-cache-dir --break-system-packages --root-user-action=ignore uv
+pip install --quiet --no-cache-dir --break-system-packages --root-user-action=ignore "${pip_ca[@]}" uv
 
 step "user: sandbox (uid/gid 1000, home /home/sandbox)"
 getent group 1000 >/dev/null || groupadd --gid 1000 sandbox
@@ -70,6 +80,7 @@ join() { local IFS=,; echo "$*"; }
 
 step "cleanup: apt caches, package lists, logs"
 apt-get clean
+rm -f "$build_conf"
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /root/.npm /root/.cache
 find /var/log -type f -exec truncate -s 0 {} +
 

@@ -18,6 +18,9 @@ pub(crate) const RECIPE_FILES: &[(&str, &str)] = &[
     ("skel.bashrc", include_str!("skel.bashrc")),
 ];
 
+/// Name of the build host's CA bundle next to the recipe files (build-time only, not hashed).
+pub(crate) const HOST_CA_FILE: &str = "host-ca.crt";
+
 /// Dockerfile head of method "dockerfile"; the image config is appended as instructions.
 pub(crate) const DOCKERFILE: &str = include_str!("Dockerfile");
 

@@ -1,0 +1,257 @@
+//! Helpers for integration tests and the bench: the tiny test image, and a private control plane
+//! (own instance name, data dir, loopback port) that removes every container, network and
+//! directory it made when dropped — even when the test panics.
+
+use crate::image::ensure_test_image;
+use crate::serve::{self, Running, ServeConfig};
+use anyhow::{Context, Result};
+use bollard::container::{ListContainersOptions, RemoveContainerOptions};
+use bollard::Docker;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// Tag of the busybox image tests run sandboxes from.
+pub const TEST_IMAGE: &str = "sandboxd-test:latest";
+
+/// `bash` for images without it: enough for `bash -lc '...'` in the brief's quick start.
+const BASH_SHIM: &str = "#!/bin/sh\nexec /bin/sh \"$@\"\n";
+
+static IMAGE: OnceCell<()> = OnceCell::const_new();
+
+pub async fn docker() -> Result<Docker> {
+    Ok(Docker::connect_with_local_defaults()?
+        .negotiate_version()
+        .await?)
+}
+
+/// Build (once per process; a no-op when current) the test image.
+pub async fn test_image() -> Result<&'static str> {
+    IMAGE
+        .get_or_try_init(|| async {
+            let dir =
+                std::env::temp_dir().join(format!("sandboxd-testimage-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            let shim = dir.join("bash");
+            std::fs::write(&shim, BASH_SHIM)?;
+            std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+            let docker = docker().await?;
+            let result = ensure_test_image(&docker, TEST_IMAGE, &[(shim, "/bin/bash")]).await;
+            let _ = std::fs::remove_dir_all(&dir);
+            result
+        })
+        .await?;
+    Ok(TEST_IMAGE)
+}
+
+/// A private sandboxd for one test.
+pub struct TestServer {
+    pub running: Option<Running>,
+    pub api: String,
+    pub api_addr: SocketAddr,
+    pub instance: String,
+    pub data: tempfile::TempDir,
+    pub client: reqwest::Client,
+    pub token: Option<String>,
+}
+
+impl TestServer {
+    /// Defaults for tests: test image, small limits, short grace.
+    pub fn config(data_dir: &Path) -> ServeConfig {
+        let mut cfg = ServeConfig::defaults();
+        cfg.data_dir = data_dir.to_path_buf();
+        cfg.instance = format!("t{:08x}", rand_u32());
+        cfg.api_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        cfg.image = TEST_IMAGE.to_string();
+        cfg.build_image = false;
+        cfg.limits.default.memory_mb = 256;
+        cfg.limits.default.cpus = 0.5;
+        cfg.limits.default.pids = 256;
+        cfg.limits.default.tmp_mb = 64;
+        cfg.reconcile_interval = Duration::from_secs(5);
+        cfg
+    }
+
+    pub async fn start() -> Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> Result<Self> {
+        test_image().await?;
+        let data = tempfile::tempdir()?;
+        let mut cfg = Self::config(data.path());
+        adjust(&mut cfg);
+        Self::start_in(data, cfg).await
+    }
+
+    /// Start on an existing data dir and config (used to restart a server).
+    pub async fn start_in(data: tempfile::TempDir, cfg: ServeConfig) -> Result<Self> {
+        let token = cfg.api_token.clone();
+        let instance = cfg.instance.clone();
+        let running = serve::start(cfg).await?;
+        let api_addr = running.api_addr;
+        let host = if api_addr.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], api_addr.port()))
+        } else {
+            api_addr
+        };
+        Ok(Self {
+            running: Some(running),
+            api: format!("http://{host}"),
+            api_addr,
+            instance,
+            data,
+            client: reqwest::Client::new(),
+            token,
+        })
+    }
+
+    /// Stop the control plane but keep its data and sandboxes (to restart it).
+    pub async fn stop_keep(mut self) -> (tempfile::TempDir, String) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        let data = std::mem::replace(&mut self.data, tempfile::tempdir().expect("tempdir"));
+        let instance = std::mem::take(&mut self.instance);
+        (data, instance)
+    }
+
+    pub fn workspaces(&self) -> PathBuf {
+        self.data.path().join("workspaces")
+    }
+
+    pub fn container_name(&self, id: &str) -> String {
+        format!("s-{id}_{}", self.instance)
+    }
+
+    /// Send a request; returns (status, parsed JSON body or Null).
+    pub async fn call(&self, method: &str, path: &str, body: Option<&str>) -> Result<(u16, Value)> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let mut req = self.client.request(method, format!("{}{}", self.api, path));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let resp = req.send().await.context("request")?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await?;
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok((status, value))
+    }
+
+    /// Create a sandbox and return its id (panics with the body on failure: test helper).
+    pub async fn create(&self, body: &str) -> Result<String> {
+        let (status, v) = self.call("POST", "/v1/sandboxes", Some(body)).await?;
+        anyhow::ensure!(status == 201, "create failed: {status} {v}");
+        Ok(v["id"].as_str().context("id")?.to_string())
+    }
+
+    /// Run a shell command in a sandbox; returns (exit code, stdout, stderr).
+    pub async fn sh(&self, id: &str, script: &str) -> Result<(i64, String, String)> {
+        let body = serde_json::json!({"cmd": ["sh", "-c", script]}).to_string();
+        let (status, v) = self
+            .call("POST", &format!("/v1/sandboxes/{id}/exec"), Some(&body))
+            .await?;
+        anyhow::ensure!(status == 200, "exec failed: {status} {v}");
+        Ok((
+            v["exit_code"].as_i64().unwrap_or(-1),
+            v["stdout"].as_str().unwrap_or("").to_string(),
+            v["stderr"].as_str().unwrap_or("").to_string(),
+        ))
+    }
+
+    /// Containers of this installation, by name.
+    pub async fn containers(&self) -> Result<Vec<String>> {
+        containers_of(&self.instance).await
+    }
+}
+
+pub async fn containers_of(instance: &str) -> Result<Vec<String>> {
+    let docker = docker().await?;
+    let opts = ListContainersOptions {
+        all: true,
+        filters: HashMap::from([(
+            "label".to_string(),
+            vec![format!("io.sandboxd.instance={instance}")],
+        )]),
+        ..Default::default()
+    };
+    Ok(docker
+        .list_containers(Some(opts))
+        .await?
+        .into_iter()
+        .filter_map(|c| c.names.and_then(|n| n.into_iter().next()))
+        .map(|n| n.trim_start_matches('/').to_string())
+        .collect())
+}
+
+/// Remove every container and the network of an installation.
+pub async fn remove_instance(instance: &str) -> Result<()> {
+    let docker = docker().await?;
+    for name in containers_of(instance).await? {
+        let opts = RemoveContainerOptions {
+            force: true,
+            ..Default::default()
+        };
+        let _ = docker.remove_container(&name, Some(opts)).await;
+    }
+    let rt = sandboxd_runtime::DockerRuntime::connect(sandboxd_runtime::docker::DockerOptions {
+        instance: instance.to_string(),
+        host_guard: true,
+    })
+    .await?;
+    use sandboxd_runtime::Runtime;
+    rt.remove_network().await?;
+    Ok(())
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if self.instance.is_empty() {
+            return;
+        }
+        let instance = self.instance.clone();
+        let running = self.running.take();
+        // Drop may run inside a runtime that is shutting down: clean up on a fresh one.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Some(r) = running {
+                    r.shutdown().await;
+                }
+                if let Err(e) = remove_instance(&instance).await {
+                    eprintln!("testkit: cleanup of {instance} failed: {e:#}");
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish() as u32
+}

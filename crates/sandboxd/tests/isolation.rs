@@ -1,0 +1,148 @@
+//! Isolation, checked from inside real sandboxes: no capabilities, NoNewPrivs, read-only root,
+//! uid 1000, limits enforced, no path to other sandboxes or to the host's own ports.
+
+use sandboxd::testkit::TestServer;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[tokio::test]
+async fn sandbox_processes_have_least_privilege_and_limits() {
+    let s = TestServer::start().await.unwrap();
+    let id = s
+        .create(r#"{"resources":{"memory_mb":192,"pids":64,"cpus":0.25}}"#)
+        .await
+        .unwrap();
+    let (_, out, _) = s
+        .sh(
+            &id,
+            "grep -E '^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status",
+        )
+        .await
+        .unwrap();
+    for line in out.lines() {
+        let (key, value) = line.split_once(':').unwrap();
+        let value = value.trim();
+        if key == "NoNewPrivs" {
+            assert_eq!(value, "1");
+        } else {
+            assert_eq!(value, "0000000000000000", "{key}");
+        }
+    }
+    assert_eq!(out.lines().count(), 5, "{out}");
+    let (_, out, _) = s.sh(&id, "id -u; id -g").await.unwrap();
+    assert_eq!(out, "1000\n1000\n");
+    let (code, _, err) = s.sh(&id, "touch /etc/x").await.unwrap();
+    assert_ne!(code, 0);
+    assert!(err.contains("Read-only file system"), "{err}");
+    let (code, _, _) = s.sh(&id, "touch /tmp/x ~/x").await.unwrap();
+    assert_eq!(code, 0, "tmp and home stay writable");
+
+    // Limits as the kernel sees them (cgroup v1 here; v2 paths as a fallback).
+    let (_, out, _) = s
+        .sh(&id, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max")
+        .await
+        .unwrap();
+    assert_eq!(out.trim(), (192u64 * 1024 * 1024).to_string());
+    let (_, out, _) = s
+        .sh(
+            &id,
+            "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max",
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.trim(), "64");
+
+    // A fork bomb hits the pids limit; the sandbox and its init survive it.
+    let bomb = r#"{"cmd":["sh","-c","b(){ b | b & }; b; sleep 3"],"timeout_s":4}"#;
+    let (st, _) = s
+        .call("POST", &format!("/v1/sandboxes/{id}/exec"), Some(bomb))
+        .await
+        .unwrap();
+    assert_eq!(st, 200);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_, out, _) = s
+        .sh(
+            &id,
+            "cat /sys/fs/cgroup/pids/pids.current 2>/dev/null || cat /sys/fs/cgroup/pids.current",
+        )
+        .await
+        .unwrap();
+    assert!(out.trim().parse::<u32>().unwrap() <= 64);
+    let (code, out, _) = s.sh(&id, "echo alive").await.unwrap();
+    assert_eq!((code, out.as_str()), (0, "alive\n"));
+}
+
+#[tokio::test]
+async fn sandboxes_cannot_reach_each_other_or_the_host() {
+    // The API listens beyond loopback here (with a token) so the host guard is what stops it.
+    let s = TestServer::start_with(|c| {
+        c.api_addr = SocketAddr::from(([0, 0, 0, 0], 0));
+        c.api_token = Some("test-token".into());
+    })
+    .await
+    .unwrap();
+    let a = s.create("").await.unwrap();
+    let b = s
+        .create(r#"{"start":"while true; do echo pong | nc -l -p 8080; done"}"#)
+        .await
+        .unwrap();
+    let (_, v) = s
+        .call("GET", &format!("/v1/sandboxes/{b}"), None)
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "running");
+    let b_ip = ip_of(&s, &b).await;
+    // The host reaches B's listener (so the listener is really up)...
+    let mut up = false;
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect((b_ip, 8080)).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "B's listener never came up");
+    // ...but A does not.
+    let (code, _, _) = s
+        .sh(&a, &format!("echo hi | nc -w 2 {b_ip} 8080"))
+        .await
+        .unwrap();
+    assert_ne!(code, 0, "sandbox A reached sandbox B");
+
+    // The API (listening on all addresses) is not reachable from a sandbox, on the gateway address.
+    let port = s.api_addr.port();
+    let (_, gw, _) = s
+        .sh(&a, "ip route | awk '/default/ {print $3}'")
+        .await
+        .unwrap();
+    let gw = gw.trim().to_string();
+    assert!(!gw.is_empty());
+    let (code, _, _) = s
+        .sh(
+            &a,
+            &format!("printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {gw} {port}"),
+        )
+        .await
+        .unwrap();
+    assert_ne!(code, 0, "sandbox reached the API on the gateway");
+    // The host itself still reaches the API.
+    let (st, _) = s.call("GET", "/v1/sandboxes", None).await.unwrap();
+    assert_eq!(st, 200);
+}
+
+async fn ip_of(s: &TestServer, id: &str) -> std::net::IpAddr {
+    let docker = sandboxd::testkit::docker().await.unwrap();
+    let info = docker
+        .inspect_container(&s.container_name(id), None)
+        .await
+        .unwrap();
+    let nets = info.network_settings.unwrap().networks.unwrap();
+    nets.values()
+        .next()
+        .unwrap()
+        .ip_address
+        .clone()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
