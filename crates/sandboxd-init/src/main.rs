@@ -1,5 +1,8 @@
 //! sandboxd-init: PID 1 of every sandbox container, bind-mounted read-only
-//! at `/.sandboxd/init` and run without arguments.
+//! at `/.sandboxd/init` and run without arguments. Run as
+//! `/.sandboxd/init exec …` it is instead the wrapper of one `docker exec`
+//! command, with a timeout (see the `exec` module); the rest of this applies
+//! to PID 1 only.
 //!
 //! Rule: the init owns the container's lifetime. It reaps every process
 //! (orphans included), boots the relaunch list once, keeps the start command
@@ -11,6 +14,7 @@
 //! runs on any rootfs (bare busybox included) and performs no NSS lookups.
 
 mod config;
+mod exec;
 mod log;
 mod relaunch;
 mod shutdown;
@@ -19,6 +23,7 @@ mod start;
 mod sys;
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
@@ -82,6 +87,10 @@ impl Supervisor {
 }
 
 fn main() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|word| word == "exec") {
+        std::process::exit(exec::main(&args[2..]));
+    }
     let signals = SignalSet::new(&[SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD]);
     if let Err(err) = signals.block() {
         log!("cannot block signals: {err}");

@@ -68,7 +68,7 @@ pub fn run(signals: &SignalSet, scope: &Scope, grace: Duration) {
 }
 
 /// Reaps every exited child; true once the init has no children at all.
-fn reap_all() -> bool {
+pub fn reap_all() -> bool {
     loop {
         match sys::reap_one() {
             Ok(Reaped::Child { .. }) => continue,

@@ -137,6 +137,12 @@ pub fn reset_signal_state() -> io::Result<()> {
     Ok(())
 }
 
+/// Restores the default action of `sig` in the calling process.
+pub fn default_action(sig: i32) {
+    // SAFETY: installs the default action; an invalid number only fails.
+    unsafe { signal(sig, SIG_DFL) };
+}
+
 /// Outcome of one non-blocking `waitpid(-1)`.
 #[derive(Debug)]
 pub enum Reaped {

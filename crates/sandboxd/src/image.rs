@@ -16,7 +16,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
-use bollard::image::CreateImageOptions;
+use bollard::image::{CreateImageOptions, RemoveImageOptions};
+use bollard::models::ImageInspect;
 use bollard::Docker;
 use futures_util::StreamExt;
 
@@ -136,18 +137,21 @@ pub async fn ensure_default_image(
     let tag = load::normalize_tag(&opts.tag);
     let recipe = recipe::recipe_hash(&ImageSpec::default_image());
     let short = &recipe[..12];
-    let found = image_label(docker, &tag, LABEL_RECIPE).await?;
-    match (&found, opts.force) {
+    let existing = inspect(docker, &tag).await?;
+    let previous = existing.as_ref().and_then(|i| i.id.clone());
+    let labels = existing
+        .and_then(|i| i.config)
+        .and_then(|c| c.labels)
+        .unwrap_or_default();
+    match (labels.get(LABEL_RECIPE), opts.force) {
         (Some(have), false) if *have == recipe => {
-            let image = docker.inspect_image(&tag).await?;
-            let labels = image.config.and_then(|c| c.labels).unwrap_or_default();
             let skipped = split_list(labels.get(LABEL_SKIPPED).map_or("", String::as_str));
             progress.step(format!(
                 "{tag} is up to date (recipe {short}); nothing to do"
             ));
             return Ok(ImageRef {
                 tag,
-                id: image.id.unwrap_or_default(),
+                id: previous.unwrap_or_default(),
                 recipe,
                 built: None,
                 skipped,
@@ -189,6 +193,20 @@ pub async fn ensure_default_image(
         "built {tag} ({}) with {method}",
         &id[..19.min(id.len())]
     ));
+    if let Some(old) = previous.filter(|p| *p != id) {
+        // The engine refuses (without force) while any container still uses the old image.
+        let keep = RemoveImageOptions {
+            force: false,
+            noprune: false,
+        };
+        match docker.remove_image(&old, Some(keep), None).await {
+            Ok(_) => progress.step(format!(
+                "removed the previous image {}",
+                &old[..19.min(old.len())]
+            )),
+            Err(e) => progress.step(format!("kept the previous image {old}: {e}")),
+        }
+    }
     Ok(ImageRef {
         tag,
         id,
@@ -239,18 +257,24 @@ async fn choose_method(
     Ok(BuildMethod::Dockerfile)
 }
 
-/// Label `key` of image `tag`; `None` if the image or the label is missing.
-pub(crate) async fn image_label(docker: &Docker, tag: &str, key: &str) -> Result<Option<String>> {
+/// Image `tag`, or `None` if there is none.
+async fn inspect(docker: &Docker, tag: &str) -> Result<Option<ImageInspect>> {
     match docker.inspect_image(tag).await {
-        Ok(image) => Ok(image
-            .config
-            .and_then(|c| c.labels)
-            .and_then(|mut l| l.remove(key))),
+        Ok(image) => Ok(Some(image)),
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => Ok(None),
         Err(e) => Err(e).with_context(|| format!("inspecting image {tag}")),
     }
+}
+
+/// Label `key` of image `tag`; `None` if the image or the label is missing.
+pub(crate) async fn image_label(docker: &Docker, tag: &str, key: &str) -> Result<Option<String>> {
+    let image = inspect(docker, tag).await?;
+    Ok(image
+        .and_then(|i| i.config)
+        .and_then(|c| c.labels)
+        .and_then(|mut l| l.remove(key)))
 }
 
 fn split_list(s: &str) -> Vec<String> {

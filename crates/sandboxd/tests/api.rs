@@ -94,3 +94,80 @@ async fn keepalive_accepts_the_reference_forms() {
     assert!(v["lease_until"].is_string(), "{v}");
     assert_eq!(v["last_source"], "keepalive");
 }
+
+#[tokio::test]
+async fn thin_client_drives_the_lifecycle() {
+    let s = TestServer::start().await.unwrap();
+    let bin = env!("CARGO_BIN_EXE_sandboxd");
+    // The server runs on this test's runtime: the client must not block it.
+    let api = s.api.clone();
+    let run = move |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(bin);
+        cmd.args(args).env("SANDBOXD_API", &api);
+        async move {
+            let out = cmd.output().await.unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).to_string(),
+            )
+        }
+    };
+    let (code, out) = run(&["create", "--id", "cli", "-p", "3000", "-e", "A=b"]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\"id\": \"cli\""), "{out}");
+    assert!(
+        !out.contains("\"b\""),
+        "env values must not be echoed: {out}"
+    );
+    let (code, out) = run(&["exec", "cli", "--", "sh", "-c", "echo $A; exit 3"]).await;
+    assert_eq!((code, out.as_str()), (3, "b\n"));
+    let (_, out) = run(&["ls"]).await;
+    assert!(out.contains("cli") && out.contains("running"), "{out}");
+    assert_eq!(run(&["stop", "cli"]).await.0, 0);
+    assert!(run(&["ls"]).await.1.contains("stopped"));
+    assert_eq!(run(&["start", "cli"]).await.0, 0);
+    assert_eq!(run(&["rm", "cli"]).await.0, 0);
+    assert!(s.workspaces().join("cli").exists());
+    assert_eq!(run(&["purge", "cli"]).await.0, 0);
+    assert!(!s.workspaces().join("cli").exists());
+    let (code, _) = run(&["stop", "cli"]).await;
+    assert_eq!(code, 1, "a deleted sandbox is an error for the client");
+}
+
+#[tokio::test]
+async fn two_installations_on_one_engine_leave_each_other_alone() {
+    let a = TestServer::start().await.unwrap();
+    let b = TestServer::start().await.unwrap();
+    a.create(r#"{"id":"same"}"#).await.unwrap();
+    b.create(r#"{"id":"same"}"#).await.unwrap();
+    // Each one's reconciler sweeps and sees the other's containers as not its own.
+    a.running
+        .as_ref()
+        .unwrap()
+        .engine
+        .reconcile_all(sandboxd_engine::reconcile::Pass::Live)
+        .await
+        .unwrap();
+    b.running
+        .as_ref()
+        .unwrap()
+        .engine
+        .reconcile_all(sandboxd_engine::reconcile::Pass::Live)
+        .await
+        .unwrap();
+    assert_eq!(
+        a.containers().await.unwrap(),
+        vec![a.container_name("same")]
+    );
+    assert_eq!(
+        b.containers().await.unwrap(),
+        vec![b.container_name("same")]
+    );
+    let (st, _) = a
+        .call("DELETE", "/v1/sandboxes/same?purge=true", None)
+        .await
+        .unwrap();
+    assert_eq!(st, 204);
+    let (_, out, _) = b.sh("same", "echo b-alive").await.unwrap();
+    assert_eq!(out, "b-alive\n");
+}

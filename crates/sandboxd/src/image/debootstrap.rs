@@ -45,6 +45,7 @@ pub(crate) async fn build(
     progress.step(format!("build dir {}", dir.path().display()));
     let result = build_in(docker, opts, recipe, finish, &dir, progress).await;
     // Unmount and delete on every path; the drop guard covers cancellation.
+    progress.step("cleanup: unmounting and removing the build dir");
     let cleaned = dir.remove().await;
     let out = result?;
     cleaned.context("cleaning up the build dir")?;

@@ -32,6 +32,18 @@ fi
 build_conf=/etc/apt/apt.conf.d/90sandboxd-build
 echo 'Dpkg::Use-Pty "0";' >"$build_conf"
 
+step "dpkg: leaving out docs, man pages and translations"
+cat >/etc/dpkg/dpkg.cfg.d/sandboxd-slim <<'END'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+END
+
 step "apt: updating package lists"
 apt-get update -q
 step "apt: upgrading the base system"
@@ -83,6 +95,10 @@ apt-get clean
 rm -f "$build_conf"
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /root/.npm /root/.cache
 find /var/log -type f -exec truncate -s 0 {} +
+find /usr/share/doc -mindepth 1 -not -name copyright -not -type d -delete
+find /usr/share/doc -mindepth 1 -type d -empty -delete
+rm -rf /usr/share/man/* /usr/share/groff/* /usr/share/info/* /usr/share/lintian/*
+find /usr/share/locale -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
 
 version() { "$@" 2>/dev/null | head -n1 || echo missing; }
 cat >/etc/sandboxd/image-info <<EOF
