@@ -14,6 +14,10 @@ pub enum ErrorCode {
     Gone,
     PayloadTooLarge,
     Capacity,
+    /// The sandbox is in `error` (its reason is in the message); `start` recovers it.
+    SandboxError,
+    /// The sandbox runs but the app did not accept connections on the port in time.
+    AppNotReady,
     RuntimeUnavailable,
     Internal,
 }
@@ -29,6 +33,8 @@ impl ErrorCode {
             ErrorCode::Gone => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Capacity => 503,
+            ErrorCode::SandboxError => 503,
+            ErrorCode::AppNotReady => 503,
             ErrorCode::RuntimeUnavailable => 503,
             ErrorCode::Internal => 500,
         }
@@ -38,7 +44,10 @@ impl ErrorCode {
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            ErrorCode::Capacity | ErrorCode::RuntimeUnavailable | ErrorCode::Internal
+            ErrorCode::Capacity
+                | ErrorCode::AppNotReady
+                | ErrorCode::RuntimeUnavailable
+                | ErrorCode::Internal
         )
     }
 
@@ -51,6 +60,8 @@ impl ErrorCode {
             ErrorCode::Gone => "gone",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::Capacity => "capacity",
+            ErrorCode::SandboxError => "sandbox_error",
+            ErrorCode::AppNotReady => "app_not_ready",
             ErrorCode::RuntimeUnavailable => "runtime_unavailable",
             ErrorCode::Internal => "internal",
         }

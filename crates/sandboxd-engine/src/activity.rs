@@ -1,23 +1,17 @@
-//! Activity bookkeeping: when a sandbox was last used and by what, which execs are in flight and
-//! which keepalive leases hold. Kept in memory (it changes on every request); the last activity
-//! time is also written to the store at lifecycle points so it survives restarts.
+//! Activity and routing, under one lock so the idle reaper and the proxy never race: the proxy
+//! registers a connection and reads the route in one step, and the reaper retires the route only
+//! if, in one step, it sees no connection, no exec, no lease and enough idle time. Whichever comes
+//! first wins; the loser sees the winner's effect.
 
+mod report;
+
+pub use report::{ActivityReport, ActivitySource, ActivityView};
+
+use crate::clock::Clock;
 use sandboxd_core::SandboxId;
-use serde::Serialize;
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-/// What last counted as activity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActivitySource {
-    Create,
-    Start,
-    Exec,
-    Keepalive,
-    Request,
-    Connection,
-}
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Default)]
 struct State {
@@ -26,51 +20,147 @@ struct State {
     execs: u32,
     connections: u32,
     lease_until_ms: i64,
+    /// Address of the running container; `None` when not known to be running.
+    route: Option<IpAddr>,
+    /// When the container last started (ms), for the warm-up window of port checks.
+    started_ms: i64,
+    /// Ports seen accepting connections since the last start.
+    ready_ports: BTreeSet<u16>,
 }
 
-/// A snapshot for `/activity` and for the idle reaper.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ActivityReport {
-    pub last_active_ms: i64,
-    pub last_source: Option<ActivitySource>,
-    pub execs_in_flight: u32,
-    pub open_connections: u32,
-    pub lease_until_ms: Option<i64>,
+/// Where the proxy may send a request right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub ip: IpAddr,
+    pub port_ready: bool,
+    pub started_ms: i64,
 }
 
-#[derive(Default)]
 pub struct Activity {
     map: Mutex<HashMap<SandboxId, State>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Activity {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+            clock,
+        }
+    }
+
     fn with<T>(&self, id: &SandboxId, f: impl FnOnce(&mut State) -> T) -> T {
-        // The map holds plain counters: a panic elsewhere cannot leave it inconsistent.
+        // The map holds plain data: a panic elsewhere cannot leave it inconsistent.
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         f(map.entry(id.clone()).or_default())
     }
 
     pub fn touch(&self, id: &SandboxId, now_ms: i64, source: ActivitySource) {
-        self.with(id, |s| {
-            if now_ms >= s.last_ms {
-                s.last_ms = now_ms;
-                s.source = Some(source);
-            }
-        })
+        self.with(id, |s| touch(s, now_ms, source))
     }
 
     pub fn exec_started(&self, id: &SandboxId, now_ms: i64) {
-        self.touch(id, now_ms, ActivitySource::Exec);
-        self.with(id, |s| s.execs += 1)
+        self.with(id, |s| {
+            touch(s, now_ms, ActivitySource::Exec);
+            s.execs += 1;
+        })
     }
 
     pub fn exec_finished(&self, id: &SandboxId, now_ms: i64) {
-        self.with(id, |s| s.execs = s.execs.saturating_sub(1));
-        self.touch(id, now_ms, ActivitySource::Exec);
+        self.with(id, |s| {
+            s.execs = s.execs.saturating_sub(1);
+            touch(s, now_ms, ActivitySource::Exec);
+        })
     }
 
     pub fn set_lease(&self, id: &SandboxId, until_ms: i64) {
         self.with(id, |s| s.lease_until_ms = s.lease_until_ms.max(until_ms))
+    }
+
+    /// Record where a running container answers (or that it does not run: `None`).
+    pub fn set_route(&self, id: &SandboxId, ip: Option<IpAddr>, now_ms: i64) {
+        self.with(id, |s| {
+            if ip.is_some() && s.route != ip {
+                s.started_ms = now_ms;
+            }
+            if ip.is_none() || s.route != ip {
+                s.ready_ports.clear();
+            }
+            s.route = ip;
+        })
+    }
+
+    pub fn mark_port_ready(&self, id: &SandboxId, port: u16) {
+        self.with(id, |s| {
+            if s.route.is_some() {
+                s.ready_ports.insert(port);
+            }
+        })
+    }
+
+    /// The proxy's entry point: count a connection (until the guard drops) and read the route.
+    /// Unknown sandboxes get no entry (random host names must not grow the map).
+    pub fn open(
+        self: &Arc<Self>,
+        id: &SandboxId,
+        port: u16,
+        now_ms: i64,
+    ) -> Option<(ConnectionGuard, Option<Route>)> {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let s = map.get_mut(id)?;
+        s.connections += 1;
+        touch(s, now_ms, ActivitySource::Request);
+        let route = s.route.map(|ip| Route {
+            ip,
+            port_ready: s.ready_ports.contains(&port),
+            started_ms: s.started_ms,
+        });
+        Some((
+            ConnectionGuard {
+                table: self.clone(),
+                id: id.clone(),
+            },
+            route,
+        ))
+    }
+
+    /// The route alone, without counting a connection.
+    pub fn route(&self, id: &SandboxId) -> Option<Route> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let s = map.get(id)?;
+        s.route.map(|ip| Route {
+            ip,
+            port_ready: false,
+            started_ms: s.started_ms,
+        })
+    }
+
+    /// Create the entry for a sandbox that exists (so [`Activity::open`] finds it).
+    pub fn ensure(&self, id: &SandboxId) {
+        self.with(id, |_| ())
+    }
+
+    /// The reaper's step: if the sandbox has been idle for `idle_ms` with nothing holding it,
+    /// retire its route (so new requests take the wake path) and return true.
+    pub fn try_retire(
+        &self,
+        id: &SandboxId,
+        now_ms: i64,
+        stored_last_ms: i64,
+        idle_ms: i64,
+    ) -> bool {
+        self.with(id, |s| {
+            let last = s.last_ms.max(stored_last_ms);
+            let idle = s.connections == 0
+                && s.execs == 0
+                && s.lease_until_ms <= now_ms
+                && now_ms - last >= idle_ms;
+            if idle {
+                s.route = None;
+                s.ready_ports.clear();
+            }
+            idle
+        })
     }
 
     pub fn forget(&self, id: &SandboxId) {
@@ -89,27 +179,35 @@ impl Activity {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tracks_execs_leases_and_latest_source() {
-        let a = Activity::default();
-        let id = SandboxId::parse_new("a").unwrap();
-        a.touch(&id, 100, ActivitySource::Create);
-        a.exec_started(&id, 200);
-        let r = a.report(&id, 50, 250);
-        assert_eq!((r.last_active_ms, r.execs_in_flight), (200, 1));
-        assert_eq!(r.last_source, Some(ActivitySource::Exec));
-        a.exec_finished(&id, 300);
-        a.set_lease(&id, 1000);
-        a.touch(&id, 10, ActivitySource::Request); // older than what we know: ignored
-        let r = a.report(&id, 50, 400);
-        assert_eq!(
-            (r.last_active_ms, r.execs_in_flight, r.lease_until_ms),
-            (300, 0, Some(1000))
-        );
-        assert_eq!(a.report(&id, 0, 2000).lease_until_ms, None);
+fn touch(s: &mut State, now_ms: i64, source: ActivitySource) {
+    if now_ms >= s.last_ms {
+        s.last_ms = now_ms;
+        s.source = Some(source);
     }
 }
+
+/// One open proxied request or connection; dropping it records the end as activity.
+pub struct ConnectionGuard {
+    table: Arc<Activity>,
+    id: SandboxId,
+}
+
+impl ConnectionGuard {
+    pub fn id(&self) -> &SandboxId {
+        &self.id
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        let now = self.table.clock.now_ms();
+        let mut map = self.table.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = map.get_mut(&self.id) {
+            s.connections = s.connections.saturating_sub(1);
+            touch(s, now, ActivitySource::Request);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

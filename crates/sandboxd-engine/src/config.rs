@@ -21,6 +21,14 @@ pub struct EngineConfig {
     pub idle_timeout: Duration,
     /// Longest keepalive lease.
     pub max_lease: Duration,
+    /// How long a wake waits for the target port before giving up.
+    pub wake_timeout: Duration,
+    /// How often the idle reaper looks for idle sandboxes.
+    pub reap_interval: Duration,
+    /// Admission floor: available memory must stay above this fraction of the total.
+    pub min_free_ratio: f64,
+    /// Memory a create or wake is assumed to need on top (MiB).
+    pub admission_reserve_mb: u64,
 }
 
 impl EngineConfig {

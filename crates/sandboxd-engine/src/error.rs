@@ -17,6 +17,8 @@ pub enum EngineError {
     Conflict(String),
     #[error("{0}")]
     Capacity(String),
+    #[error("sandbox failed: {0}")]
+    Failed(String),
     #[error("container engine: {0}")]
     Runtime(#[from] RuntimeError),
     #[error("store: {0}")]
@@ -33,6 +35,7 @@ impl EngineError {
             EngineError::Gone(_) => ErrorCode::Gone,
             EngineError::Conflict(_) => ErrorCode::Conflict,
             EngineError::Capacity(_) => ErrorCode::Capacity,
+            EngineError::Failed(_) => ErrorCode::SandboxError,
             EngineError::Runtime(RuntimeError::Unavailable(_)) => ErrorCode::RuntimeUnavailable,
             EngineError::Runtime(_) => ErrorCode::Internal,
             EngineError::Store(_) | EngineError::Internal(_) => ErrorCode::Internal,

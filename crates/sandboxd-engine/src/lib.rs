@@ -4,6 +4,7 @@
 //! runtime to the store in the background.
 
 mod activity;
+mod admission;
 pub mod clock;
 mod config;
 mod container;
@@ -12,14 +13,18 @@ mod exec;
 pub mod init_binary;
 mod lifecycle;
 mod locks;
+pub mod memory;
+mod reaper;
 pub mod reconcile;
+mod wake;
 mod workspace;
 
-pub use activity::{ActivityReport, ActivitySource};
+pub use activity::{ActivityReport, ActivitySource, ActivityView, ConnectionGuard, Route};
 pub use config::EngineConfig;
 pub use error::EngineError;
 pub use exec::{ExecCommand, ExecResult};
 pub use lifecycle::Keepalive;
+pub use wake::WakeTarget;
 
 use activity::Activity;
 use clock::Clock;
@@ -42,7 +47,8 @@ struct Inner {
     runtime: Arc<dyn Runtime>,
     clock: Arc<dyn Clock>,
     locks: SandboxLocks,
-    activity: Activity,
+    activity: Arc<Activity>,
+    memory: Arc<dyn memory::HostMemory>,
     init_path: PathBuf,
 }
 
@@ -52,6 +58,7 @@ impl Engine {
         cfg: EngineConfig,
         runtime: Arc<dyn Runtime>,
         clock: Arc<dyn Clock>,
+        memory: Arc<dyn memory::HostMemory>,
     ) -> Result<Self, EngineError> {
         for dir in [
             cfg.workspaces_dir(),
@@ -70,9 +77,10 @@ impl Engine {
                 cfg,
                 store,
                 runtime,
+                activity: Arc::new(Activity::new(clock.clone())),
                 clock,
                 locks: SandboxLocks::default(),
-                activity: Activity::default(),
+                memory,
                 init_path,
             }),
         })

@@ -29,13 +29,24 @@ impl Engine {
     /// Stop a sandbox now (it wakes again on the next start, exec or preview request).
     pub async fn stop_sandbox(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
         let _g = self.inner.locks.lock(id).await;
-        let mut sb = self.get_live(id).await?;
+        let sb = self.get_live(id).await?;
         if sb.status == Status::Creating {
             return Err(EngineError::Conflict(format!(
                 "sandbox {id} is still being created"
             )));
         }
-        let name = self.container_name(id);
+        self.stop_locked(sb).await
+    }
+
+    /// Stop with the lock held: retire the route, record the processes listening on ports (so
+    /// init relaunches them at the next start), stop the container, record the state.
+    pub(crate) async fn stop_locked(&self, mut sb: Sandbox) -> Result<Sandbox, EngineError> {
+        let id = sb.id.clone();
+        let name = self.container_name(&id);
+        self.inner.activity.set_route(&id, None, self.now_ms());
+        if sb.status == Status::Running {
+            self.record_listeners(&name).await;
+        }
         match self
             .inner
             .runtime
@@ -48,9 +59,58 @@ impl Engine {
         if sb.status == Status::Running {
             sb.status = Status::Stopped;
         }
-        sb.updated_at_ms = self.now_ms();
+        let now = self.now_ms();
+        sb.updated_at_ms = now;
+        sb.last_active_at_ms = self
+            .inner
+            .activity
+            .report(&id, sb.last_active_at_ms, now)
+            .last_active_ms;
         self.inner.store.put(&sb).await?;
         Ok(sb)
+    }
+
+    /// Ask our init inside the container to write the relaunch list. Best effort: a sandbox
+    /// whose processes cannot be listed still stops.
+    async fn record_listeners(&self, container: &str) {
+        let req = sandboxd_runtime::ExecRequest {
+            container: container.to_string(),
+            cmd: vec![
+                container::INIT_PATH.to_string(),
+                "record-listeners".to_string(),
+            ],
+            env: Vec::new(),
+            cwd: None,
+            user: format!("{}:{}", workspace::SANDBOX_UID, workspace::SANDBOX_GID),
+            output_cap: 64 * 1024,
+        };
+        let run = self.inner.runtime.exec(req);
+        match tokio::time::timeout(std::time::Duration::from_secs(3), run).await {
+            Ok(Ok(out)) if out.exit_code == 0 => tracing::debug!(
+                container,
+                out = %String::from_utf8_lossy(&out.stdout).trim(),
+                "recorded listeners"
+            ),
+            Ok(Ok(out)) => tracing::warn!(
+                container,
+                code = out.exit_code,
+                err = %String::from_utf8_lossy(&out.stderr).trim(),
+                "recording listeners failed"
+            ),
+            Ok(Err(e)) => tracing::debug!(container, error = %e, "recording listeners failed"),
+            Err(_) => tracing::warn!(container, "recording listeners timed out"),
+        }
+    }
+
+    /// Publish where a container answers (or that it does not run).
+    pub(crate) fn publish_route(
+        &self,
+        id: &SandboxId,
+        info: Option<&sandboxd_runtime::ContainerInfo>,
+    ) {
+        let ip = info.filter(|c| c.running).and_then(|c| c.ip);
+        self.inner.activity.ensure(id);
+        self.inner.activity.set_route(id, ip, self.now_ms());
     }
 
     /// Remove the container and leave a tombstone; the workspace stays unless `purge`.
@@ -109,13 +169,45 @@ impl Engine {
         Ok(until)
     }
 
-    /// Activity as the idle logic sees it.
-    pub async fn activity(&self, id: &SandboxId) -> Result<crate::ActivityReport, EngineError> {
+    /// Activity as the idle logic sees it, explained.
+    pub async fn activity(&self, id: &SandboxId) -> Result<crate::ActivityView, EngineError> {
         let sb = self.get_live(id).await?;
-        Ok(self
-            .inner
-            .activity
-            .report(id, sb.last_active_at_ms, self.now_ms()))
+        let now = self.now_ms();
+        let report = self.inner.activity.report(id, sb.last_active_at_ms, now);
+        let idle_timeout_ms = self.idle_timeout_ms(sb.idle_timeout_s);
+        let mut held_by = Vec::new();
+        if sb.status != Status::Running {
+            held_by.push(format!("not running ({})", sb.status));
+        }
+        if sb.idle_policy == sandboxd_core::IdlePolicy::AlwaysOn {
+            held_by.push("idle_policy always_on".to_string());
+        }
+        if report.open_connections > 0 {
+            held_by.push(format!(
+                "{} open preview connection(s)",
+                report.open_connections
+            ));
+        }
+        if report.execs_in_flight > 0 {
+            held_by.push(format!("{} exec(s) in flight", report.execs_in_flight));
+        }
+        let sleeps_at_ms = held_by.is_empty().then(|| {
+            (report.last_active_ms + idle_timeout_ms).max(report.lease_until_ms.unwrap_or(0))
+        });
+        if let Some(lease) = report.lease_until_ms {
+            held_by.push(format!(
+                "keepalive lease until {}",
+                sandboxd_core::time::rfc3339_ms(lease)
+            ));
+        }
+        Ok(crate::ActivityView {
+            report,
+            status: sb.status.to_string(),
+            idle_policy: sb.idle_policy.as_str().to_string(),
+            idle_timeout_ms,
+            held_by,
+            sleeps_at_ms,
+        })
     }
 
     /// Bring a live sandbox to `running`: recreate its container when missing or errored, start
@@ -128,6 +220,9 @@ impl Engine {
         let name = self.container_name(&sb.id);
         let info = self.inner.runtime.inspect(&name).await?;
         if sb.status == Status::Running && info.as_ref().is_some_and(|i| i.running) {
+            if self.inner.activity.route(&sb.id).is_none() {
+                self.publish_route(&sb.id, info.as_ref());
+            }
             return Ok(sb);
         }
         let result = async {
@@ -147,6 +242,8 @@ impl Engine {
                 sb.last_active_at_ms = now;
                 self.inner.store.put(&sb).await?;
                 self.inner.activity.touch(&sb.id, now, source);
+                let info = self.inner.runtime.inspect(&name).await?;
+                self.publish_route(&sb.id, info.as_ref());
                 Ok(sb)
             }
             Err(e) => {

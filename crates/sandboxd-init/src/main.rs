@@ -1,8 +1,10 @@
 //! sandboxd-init: PID 1 of every sandbox container, bind-mounted read-only
 //! at `/.sandboxd/init` and run without arguments. Run as
 //! `/.sandboxd/init exec …` it is instead the wrapper of one `docker exec`
-//! command, with a timeout (see the `exec` module); the rest of this applies
-//! to PID 1 only.
+//! command, with a timeout (see the `exec` module), and run as
+//! `/.sandboxd/init record-listeners …` it rewrites the relaunch list from
+//! the processes listening on TCP (see the `record` module); the rest of
+//! this applies to PID 1 only.
 //!
 //! Rule: the init owns the container's lifetime. It reaps every process
 //! (orphans included), boots the relaunch list once, keeps the start command
@@ -16,6 +18,7 @@
 mod config;
 mod exec;
 mod log;
+mod record;
 mod relaunch;
 mod shutdown;
 mod spawn;
@@ -30,6 +33,7 @@ use std::time::{Duration, Instant};
 use config::Config;
 use log::log;
 use shutdown::Scope;
+use start::pgid::START_PGID_FILE;
 use start::StartCommand;
 use sys::{Reaped, SignalSet, SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 
@@ -91,6 +95,9 @@ fn main() {
     if args.get(1).is_some_and(|word| word == "exec") {
         std::process::exit(exec::main(&args[2..]));
     }
+    if args.get(1).is_some_and(|word| word == "record-listeners") {
+        std::process::exit(record::main(&args[2..]));
+    }
     let signals = SignalSet::new(&[SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD]);
     if let Err(err) = signals.block() {
         log!("cannot block signals: {err}");
@@ -111,10 +118,14 @@ fn main() {
             .as_deref()
             .map(relaunch::boot)
             .unwrap_or_default(),
-        start: config
-            .start
-            .clone()
-            .map(|cmd| StartCommand::new(cmd, config.home.clone(), Instant::now())),
+        start: config.start.clone().map(|cmd| {
+            let start = StartCommand::new(cmd, config.home.clone(), Instant::now());
+            if is_pid1 {
+                start.publishing_pgid_to(START_PGID_FILE.into())
+            } else {
+                start
+            }
+        }),
     };
 
     let sig = loop {

@@ -9,10 +9,12 @@
 //! `cwd` missing means the init's own working directory; unknown keys are
 //! ignored. A missing file is normal, a malformed one is logged and ignored
 //! as a whole, and an entry that fails to launch is logged and skipped. The
-//! file is never modified: it lives in the user's home and the control plane
-//! rewrites it.
+//! init never modifies the file at boot: it lives in the user's home, and
+//! `record-listeners` (see the `record` module, run by the control plane
+//! before a stop) rewrites it with [`render`].
 
 mod json;
+pub mod render;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -23,7 +25,7 @@ use crate::spawn;
 use json::Value;
 
 /// Larger files are not a relaunch list the control plane wrote.
-const MAX_FILE_BYTES: u64 = 1 << 20;
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {

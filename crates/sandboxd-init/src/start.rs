@@ -3,9 +3,11 @@
 //! It runs as `/bin/sh -c "$SANDBOXD_START"` in its own process group, from
 //! `$HOME/workspace` if that directory exists, else `$HOME`, else `/`
 //! (decided afresh at every start). Whatever way it exits, it is started
-//! again after a delay from [`Backoff`]; it never gives up.
+//! again after a delay from [`Backoff`]; it never gives up. As PID 1 the
+//! init also publishes its process group id at every start (see [`pgid`]).
 
 mod backoff;
+pub mod pgid;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 pub use backoff::Backoff;
+use pgid::Publisher;
 
 use crate::log::{log, secs};
 use crate::{spawn, sys};
@@ -33,6 +36,8 @@ pub struct StartCommand {
     home: Option<PathBuf>,
     backoff: Backoff,
     state: State,
+    /// Where each new process group id is published, if anywhere.
+    publisher: Option<Publisher>,
 }
 
 impl StartCommand {
@@ -43,7 +48,14 @@ impl StartCommand {
             home,
             backoff: Backoff::default(),
             state: State::Due(now),
+            publisher: None,
         }
+    }
+
+    /// Also publishes the group id of every launch at `path`.
+    pub fn publishing_pgid_to(mut self, path: PathBuf) -> StartCommand {
+        self.publisher = Some(Publisher::new(path));
+        self
     }
 
     /// Starts the command if it is due.
@@ -60,6 +72,9 @@ impl StartCommand {
         match spawn::shell(&self.command, &cwd) {
             Ok(pid) => {
                 log!("start running pid={pid} cwd={}", cwd.display());
+                if let Some(publisher) = self.publisher.as_mut() {
+                    publisher.publish(pid);
+                }
                 self.state = State::Running { pid, since: now };
             }
             Err(err) => {

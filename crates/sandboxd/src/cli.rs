@@ -62,6 +62,9 @@ struct ServeArgs {
     /// Installation name: two installations on one engine never touch each other's sandboxes.
     #[arg(long, env = "SANDBOXD_INSTANCE", default_value = "default")]
     instance: String,
+    /// Preview listener: s-<id>-<port>.<domain> requests are proxied to sandboxes.
+    #[arg(long, env = "SANDBOXD_PREVIEW_ADDR", default_value = "127.0.0.1:80")]
+    preview_addr: SocketAddr,
     /// Domain under which preview hosts live: s-<id>-<port>.<domain>.
     #[arg(
         long,
@@ -72,9 +75,17 @@ struct ServeArgs {
     /// Scheme of preview URLs (https when TLS terminates in front or on the preview listener).
     #[arg(long, default_value = "http")]
     preview_scheme: String,
-    /// Port shown in preview URLs (omitted when it is the scheme's default).
-    #[arg(long, default_value_t = 80)]
-    preview_port: u16,
+    /// Port shown in preview URLs (default: the preview listener's; omitted when it is the
+    /// scheme's default).
+    #[arg(long)]
+    preview_port: Option<u16>,
+    /// How long a wake waits for the app's port to accept connections (seconds).
+    #[arg(long, default_value_t = 30)]
+    wake_timeout: u64,
+    /// Admission floor: before a create or wake, available memory must stay above this
+    /// percentage of the total (idle sandboxes are stopped first, then requests refused).
+    #[arg(long, default_value_t = 10.0)]
+    min_free_memory: f64,
     /// Image for sandboxes created without one.
     #[arg(long, env = "SANDBOXD_IMAGE", default_value = sandboxd::image::DEFAULT_IMAGE_TAG)]
     image: String,
@@ -142,7 +153,10 @@ async fn run_serve(a: ServeArgs) -> Result<i32> {
     cfg.instance = a.instance;
     cfg.preview_domain = a.preview_domain;
     cfg.preview_scheme = a.preview_scheme;
-    cfg.preview_port = a.preview_port;
+    cfg.preview_addr = a.preview_addr;
+    cfg.preview_url_port = a.preview_port;
+    cfg.wake_timeout = Duration::from_secs(a.wake_timeout);
+    cfg.min_free_ratio = (a.min_free_memory / 100.0).clamp(0.0, 0.9);
     cfg.image = a.image;
     cfg.build_image = !a.no_image_build;
     cfg.limits.default.memory_mb = a.memory_mb;
@@ -159,8 +173,8 @@ async fn run_serve(a: ServeArgs) -> Result<i32> {
     cfg.host_guard = !a.no_host_guard;
     let running = serve::start(cfg).await?;
     eprintln!(
-        "sandboxd: API on http://{} — try: curl -s -XPOST http://{}/sandbox -d '{{\"ports\":[3000]}}'",
-        running.api_addr, running.api_addr
+        "sandboxd: API on http://{}, previews on http://s-<id>-<port>.<domain> via {}",
+        running.api_addr, running.preview_addr
     );
     wait_for_signal().await;
     eprintln!("sandboxd: shutting down (sandboxes keep running)");

@@ -204,7 +204,10 @@ pub async fn ensure_default_image(
                 "removed the previous image {}",
                 &old[..19.min(old.len())]
             )),
-            Err(e) => progress.step(format!("kept the previous image {old}: {e}")),
+            Err(e) => progress.step(format!(
+                "kept the previous image {}: {e}",
+                &old[..19.min(old.len())]
+            )),
         }
     }
     Ok(ImageRef {

@@ -7,8 +7,10 @@ use anyhow::{bail, Context, Result};
 use sandboxd_api::{router, ApiState, PreviewUrls, ReadyState};
 use sandboxd_core::{Limits, Resources};
 use sandboxd_engine::clock::SystemClock;
+use sandboxd_engine::memory::ProcMeminfo;
 use sandboxd_engine::reconcile::Pass;
 use sandboxd_engine::{Engine, EngineConfig};
+use sandboxd_proxy::{Proxy, ProxyConfig};
 use sandboxd_runtime::docker::DockerOptions;
 use sandboxd_runtime::{DockerRuntime, Runtime};
 use std::net::SocketAddr;
@@ -23,9 +25,15 @@ pub struct ServeConfig {
     pub instance: String,
     pub api_addr: SocketAddr,
     pub api_token: Option<String>,
+    /// The preview listener (never serves the API).
+    pub preview_addr: SocketAddr,
     pub preview_domain: String,
     pub preview_scheme: String,
-    pub preview_port: u16,
+    /// Port shown in preview URLs; default: the preview listener's own port.
+    pub preview_url_port: Option<u16>,
+    pub wake_timeout: Duration,
+    pub reap_interval: Duration,
+    pub min_free_ratio: f64,
     pub image: String,
     /// Build the default image when it is missing (only for the default tag).
     pub build_image: bool,
@@ -47,9 +55,13 @@ impl ServeConfig {
             instance: "default".into(),
             api_addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
             api_token: None,
+            preview_addr: SocketAddr::from(([127, 0, 0, 1], 80)),
             preview_domain: "preview.localhost".into(),
             preview_scheme: "http".into(),
-            preview_port: 80,
+            preview_url_port: None,
+            wake_timeout: Duration::from_secs(30),
+            reap_interval: Duration::from_secs(15),
+            min_free_ratio: 0.10,
             image: DEFAULT_IMAGE_TAG.into(),
             build_image: true,
             limits: Limits {
@@ -76,16 +88,18 @@ impl ServeConfig {
 /// A running control plane.
 pub struct Running {
     pub api_addr: SocketAddr,
+    pub preview_addr: SocketAddr,
     pub engine: Engine,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: Option<(oneshot::Sender<()>, oneshot::Sender<()>)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Stop listening and stop background tasks. Sandboxes keep running.
     pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        if let Some((api, preview)) = self.shutdown.take() {
+            let _ = api.send(());
+            let _ = preview.send(());
         }
         for t in self.tasks.drain(..) {
             t.abort();
@@ -144,18 +158,33 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         reconcile_interval: cfg.reconcile_interval,
         idle_timeout: cfg.idle_timeout,
         max_lease: Duration::from_secs(24 * 3600),
+        wake_timeout: cfg.wake_timeout,
+        reap_interval: cfg.reap_interval,
+        min_free_ratio: cfg.min_free_ratio,
+        admission_reserve_mb: 256,
     };
     let runtime: Arc<dyn Runtime> = Arc::new(docker);
-    let engine = Engine::start(engine_cfg, runtime, Arc::new(SystemClock)).await?;
+    let engine = Engine::start(
+        engine_cfg,
+        runtime,
+        Arc::new(SystemClock),
+        Arc::new(ProcMeminfo),
+    )
+    .await?;
     engine.reconcile_all(Pass::Boot).await?;
     let reconciler = engine.spawn_reconciler();
+    let reaper = engine.spawn_reaper();
+    let preview_listener = tokio::net::TcpListener::bind(cfg.preview_addr)
+        .await
+        .with_context(|| format!("binding the preview listener on {} (ports under 1024 need root; set --preview-addr)", cfg.preview_addr))?;
+    let preview_addr = preview_listener.local_addr()?;
     let ready = ReadyState::spawn(engine.clone(), Duration::from_secs(2)).await;
     let state = ApiState {
         engine: engine.clone(),
         previews: Arc::new(PreviewUrls {
             scheme: cfg.preview_scheme.clone(),
             domain: cfg.preview_domain.clone(),
-            port: cfg.preview_port,
+            port: cfg.preview_url_port.unwrap_or(preview_addr.port()),
         }),
         ready,
         token: cfg
@@ -169,6 +198,18 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         .with_context(|| format!("binding the API listener on {}", cfg.api_addr))?;
     let api_addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
+    let (preview_tx, preview_rx) = oneshot::channel::<()>();
+    let proxy = Arc::new(Proxy::new(
+        engine.clone(),
+        ProxyConfig {
+            domain: cfg.preview_domain.clone(),
+            https: cfg.preview_scheme == "https",
+            browser_wait: Duration::from_secs(2),
+        },
+    ));
+    let preview = tokio::spawn(sandboxd_proxy::serve(preview_listener, proxy, async {
+        let _ = preview_rx.await;
+    }));
     let app = router(state);
     let server = tokio::spawn(async move {
         let result = axum::serve(listener, app)
@@ -180,11 +221,12 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
             tracing::error!(error = %e, "API listener failed");
         }
     });
-    tracing::info!(%api_addr, instance = %cfg.instance, "sandboxd API listening");
+    tracing::info!(%api_addr, %preview_addr, instance = %cfg.instance, "sandboxd listening");
     Ok(Running {
         api_addr,
+        preview_addr,
         engine,
-        shutdown: Some(tx),
-        tasks: vec![reconciler, server],
+        shutdown: Some((tx, preview_tx)),
+        tasks: vec![reconciler, reaper, server, preview],
     })
 }

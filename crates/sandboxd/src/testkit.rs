@@ -1,6 +1,9 @@
-//! Helpers for integration tests and the bench: the tiny test image, and a private control plane
+//! Helpers for integration tests and the bench: the tiny test image (busybox, a `bash` shim and
+//! our fixture server at `/usr/local/bin/sandboxd-fixture`), and a private control plane
 //! (own instance name, data dir, loopback port) that removes every container, network and
 //! directory it made when dropped — even when the test panics.
+
+pub mod ws;
 
 use crate::image::ensure_test_image;
 use crate::serve::{self, Running, ServeConfig};
@@ -38,8 +41,13 @@ pub async fn test_image() -> Result<&'static str> {
             let shim = dir.join("bash");
             std::fs::write(&shim, BASH_SHIM)?;
             std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+            let fixture = crate::fixture::write_fixture(&dir)?;
             let docker = docker().await?;
-            let result = ensure_test_image(&docker, TEST_IMAGE, &[(shim, "/bin/bash")]).await;
+            let files = [
+                (shim, "/bin/bash"),
+                (fixture, "/usr/local/bin/sandboxd-fixture"),
+            ];
+            let result = ensure_test_image(&docker, TEST_IMAGE, &files).await;
             let _ = std::fs::remove_dir_all(&dir);
             result
         })
@@ -65,6 +73,7 @@ impl TestServer {
         cfg.data_dir = data_dir.to_path_buf();
         cfg.instance = format!("t{:08x}", rand_u32());
         cfg.api_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        cfg.preview_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         cfg.image = TEST_IMAGE.to_string();
         cfg.build_image = false;
         cfg.limits.default.memory_mb = 256;
@@ -254,4 +263,36 @@ fn rand_u32() -> u32 {
             .unwrap_or(0),
     );
     h.finish() as u32
+}
+
+impl TestServer {
+    /// The Host header of a sandbox port's preview URL.
+    pub fn preview_host(&self, id: &str, port: u16) -> String {
+        format!("s-{id}-{port}.preview.localhost")
+    }
+
+    /// A request to the preview listener for `id:port` (Host header set, no auth).
+    pub fn preview(
+        &self,
+        method: reqwest::Method,
+        id: &str,
+        port: u16,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        let addr = self
+            .running
+            .as_ref()
+            .map(|r| r.preview_addr)
+            .unwrap_or(self.api_addr);
+        self.client
+            .request(method, format!("http://{addr}{path}"))
+            .header("host", self.preview_host(id, port))
+    }
+
+    pub fn preview_addr(&self) -> SocketAddr {
+        self.running
+            .as_ref()
+            .map(|r| r.preview_addr)
+            .unwrap_or(self.api_addr)
+    }
 }

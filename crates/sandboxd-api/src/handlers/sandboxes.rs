@@ -247,13 +247,20 @@ pub async fn activity(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let r = st.engine.activity(&id).await?;
+    let v = st.engine.activity(&id).await?;
+    let r = &v.report;
+    let ts = sandboxd_core::time::rfc3339_ms;
     Ok(Json(json!({
         "id": id,
-        "last_active_at": sandboxd_core::time::rfc3339_ms(r.last_active_ms),
+        "status": v.status,
+        "idle_policy": v.idle_policy,
+        "idle_timeout_s": v.idle_timeout_ms / 1000,
+        "last_active_at": ts(r.last_active_ms),
         "last_source": r.last_source,
         "execs_in_flight": r.execs_in_flight,
         "open_connections": r.open_connections,
-        "lease_until": r.lease_until_ms.map(sandboxd_core::time::rfc3339_ms),
+        "lease_until": r.lease_until_ms.map(ts),
+        "held_by": v.held_by,
+        "sleeps_at": v.sleeps_at_ms.map(ts),
     })))
 }

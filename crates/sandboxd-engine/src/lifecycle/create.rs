@@ -12,6 +12,7 @@ const SKEL_DIR: &str = "/etc/sandboxd/skel";
 impl Engine {
     pub async fn create_sandbox(&self, spec: SandboxSpec) -> Result<Sandbox, EngineError> {
         let id = spec.id.clone();
+        self.admit(None).await?;
         let _g = self.inner.locks.lock(&id).await;
         let previous = self.inner.store.get(&id).await?;
         if let Some(prev) = &previous {

@@ -14,7 +14,7 @@ use super::load::{load_layer, now_rfc3339, ImageMeta, Layer};
 use super::progress::{run_logged, Progress};
 use super::recipe::{ImageSpec, ProvisionReport, HOST_CA_FILE, RECIPE_FILES};
 use super::workdir::BuildDir;
-use super::DefaultImageOptions;
+use super::{DefaultImageOptions, IMAGE_INFO_PATH};
 
 /// The Debian release the recipe is written for.
 const SUITE: &str = "bookworm";
@@ -112,7 +112,11 @@ async fn build_in(
         .args(["/bin/bash", "/tmp/sandboxd/provision.sh"]);
     let provisioned = run_logged(&mut cmd, "provision", progress).await;
     dir.unmount_all().await?;
-    let report = ProvisionReport::parse(&provisioned?);
+    provisioned?;
+    let info_path = root.join(IMAGE_INFO_PATH.trim_start_matches('/'));
+    let info = std::fs::read_to_string(&info_path)
+        .with_context(|| format!("reading {}", info_path.display()))?;
+    let report = ProvisionReport::parse(&info);
 
     std::fs::remove_dir_all(&stage)?;
     std::fs::remove_file(&policy)?;

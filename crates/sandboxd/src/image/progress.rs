@@ -10,9 +10,6 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-/// Prefix of the machine-readable lines that provision.sh prints.
-pub(crate) const INFO_MARKER: &str = "SANDBOXD-INFO ";
-
 /// The sink for progress lines plus the build's start time.
 pub(crate) struct Progress<'a> {
     start: Instant,
@@ -120,13 +117,13 @@ fn always_shown(line: &str) -> bool {
         || (line.starts_with("I: ") && phase_of(line).is_none())
 }
 
-/// Run `cmd`, forwarding its summarized stdout+stderr as `label: line`. Returns the payloads
-/// of `SANDBOXD-INFO` lines; on failure the error carries the last lines of output.
+/// Run `cmd`, forwarding its summarized stdout+stderr as `label: line`; on failure the error
+/// carries the last lines of output.
 pub(crate) async fn run_logged(
     cmd: &mut Command,
     label: &str,
     progress: &Progress<'_>,
-) -> Result<Vec<String>> {
+) -> Result<()> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -143,33 +140,42 @@ pub(crate) async fn run_logged(
     }
     drop(tx);
     let mut summary = Summarizer::new(Duration::from_secs(5));
-    let mut tail = std::collections::VecDeque::with_capacity(40);
-    let mut infos = Vec::new();
+    let mut tail = Tail::default();
     while let Some(line) = rx.recv().await {
-        if let Some(info) = line.strip_prefix(INFO_MARKER) {
-            infos.push(info.to_string());
-            continue;
-        }
-        if tail.len() == 40 {
-            tail.pop_front();
-        }
-        tail.push_back(line.clone());
         if let Some(shown) = summary.feed(&line, Instant::now()) {
             progress.step(format!("{label}: {shown}"));
         }
+        tail.push(line);
     }
     let status = child
         .wait()
         .await
         .with_context(|| format!("{label}: waiting for {cmd:?}"))?;
     if !status.success() {
-        let tail: Vec<String> = tail.into_iter().collect();
-        bail!(
-            "{label} failed ({status}); last output:\n{}",
-            tail.join("\n")
-        );
+        bail!("{label} failed ({status}); last output:\n{}", tail.text());
     }
-    Ok(infos)
+    Ok(())
+}
+
+/// The last 40 lines of a tool's output, for error messages.
+#[derive(Default)]
+pub(crate) struct Tail(std::collections::VecDeque<String>);
+
+impl Tail {
+    pub(crate) fn push(&mut self, line: String) {
+        if self.0.len() == 40 {
+            self.0.pop_front();
+        }
+        self.0.push_back(line);
+    }
+
+    pub(crate) fn text(&self) -> String {
+        self.0
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 async fn pump(stream: impl AsyncRead + Unpin, tx: mpsc::UnboundedSender<String>) {

@@ -7,8 +7,8 @@
 # Input (environment): SANDBOXD_METHOD, SANDBOXD_RECIPE, SANDBOXD_NPM_TIMEOUT (seconds per
 # optional npm tool); an optional host-ca.crt next to this script is the build host's CA bundle,
 # trusted by pip and npm during the build only (for TLS-intercepting proxies; not installed).
-# Output: "==> step" lines for humans and "SANDBOXD-INFO key=value" lines that sandboxd
-# parses; the same facts end up in /etc/sandboxd/image-info.
+# Output: "==> step" lines for humans, and /etc/sandboxd/image-info (key=value lines) that
+# sandboxd reads to learn what was installed and skipped.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -17,7 +17,6 @@ export LANG=C.UTF-8
 npm_timeout="${SANDBOXD_NPM_TIMEOUT:-120}"
 
 step() { echo "==> $*"; }
-info() { echo "SANDBOXD-INFO $*"; }
 # words FILE: the non-comment words of a list file, one per line.
 words() { sed -e 's/#.*//' "$1" | tr -s ' \t' '\n\n' | sed -e '/^$/d'; }
 
@@ -115,7 +114,4 @@ npm_extras_installed=$(join "${installed[@]}")
 npm_extras_skipped=$(join "${skipped[@]}")
 npm_extras_skip_reason=${reason}
 EOF
-info "installed=$(join "${installed[@]}")"
-info "skipped=$(join "${skipped[@]}")"
-info "skip_reason=${reason}"
 step "done: $(tr '\n' ' ' </etc/sandboxd/image-info)"

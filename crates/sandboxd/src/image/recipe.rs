@@ -117,7 +117,7 @@ pub(crate) fn recipe_hash(spec: &ImageSpec) -> String {
     format!("{:x}", h.finalize())
 }
 
-/// What provision.sh reported through its `SANDBOXD-INFO key=value` lines.
+/// What provision.sh recorded in /etc/sandboxd/image-info about the optional tools.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ProvisionReport {
     pub installed: Vec<String>,
@@ -126,7 +126,8 @@ pub(crate) struct ProvisionReport {
 }
 
 impl ProvisionReport {
-    pub(crate) fn parse(infos: &[String]) -> Self {
+    /// Parse the `key=value` lines of an image-info file.
+    pub(crate) fn parse(image_info: &str) -> Self {
         let list = |v: &str| {
             v.split(',')
                 .filter(|s| !s.is_empty())
@@ -134,11 +135,11 @@ impl ProvisionReport {
                 .collect()
         };
         let mut r = ProvisionReport::default();
-        for info in infos {
-            match info.split_once('=') {
-                Some(("installed", v)) => r.installed = list(v),
-                Some(("skipped", v)) => r.skipped = list(v),
-                Some(("skip_reason", v)) => r.skip_reason = v.to_string(),
+        for line in image_info.lines() {
+            match line.split_once('=') {
+                Some(("npm_extras_installed", v)) => r.installed = list(v),
+                Some(("npm_extras_skipped", v)) => r.skipped = list(v),
+                Some(("npm_extras_skip_reason", v)) => r.skip_reason = v.to_string(),
                 _ => {}
             }
         }
@@ -192,13 +193,10 @@ mod tests {
     }
 
     #[test]
-    fn provision_report_parses_marker_lines() {
-        let infos = [
-            "installed=".to_string(),
-            "skipped=pnpm,bun".into(),
-            "skip_reason=npm registry unreachable (x=y)".into(),
-        ];
-        let r = ProvisionReport::parse(&infos);
+    fn provision_report_parses_image_info() {
+        let info = "recipe=abc\nnode=v18.20.4\nnpm_extras_installed=\n\
+                    npm_extras_skipped=pnpm,bun\nnpm_extras_skip_reason=npm registry unreachable (x=y)\n";
+        let r = ProvisionReport::parse(info);
         assert!(r.installed.is_empty());
         assert_eq!(r.skipped, ["pnpm", "bun"]);
         assert_eq!(r.skip_reason, "npm registry unreachable (x=y)");

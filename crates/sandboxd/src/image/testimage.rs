@@ -19,7 +19,7 @@ use super::recipe::ImageSpec;
 use super::{image_label, LABEL_RECIPE};
 
 /// Bump when the layout below changes.
-const TEST_RECIPE_VERSION: &str = "1";
+const TEST_RECIPE_VERSION: &str = "2";
 /// mtime of every file and the image's creation time: 2024-01-01T00:00:00Z.
 const FIXED_TIME: u64 = 1_704_067_200;
 
@@ -67,7 +67,10 @@ pub async fn ensure_test_image(
     let layer = rootfs_tar(binary, &applets, extras)?;
 
     let mut spec = ImageSpec {
-        env: vec![("PATH".into(), "/usr/sbin:/usr/bin:/sbin:/bin".into())],
+        env: vec![(
+            "PATH".into(),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+        )],
         labels: BTreeMap::new(),
         user: String::new(),
         workdir: String::new(),

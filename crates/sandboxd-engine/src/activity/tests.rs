@@ -1,0 +1,73 @@
+use super::*;
+
+fn id() -> SandboxId {
+    SandboxId::parse_new("a").unwrap()
+}
+
+#[test]
+fn tracks_execs_leases_and_latest_source() {
+    let a = Activity::new(Arc::new(crate::clock::ManualClock::new(0)));
+    let id = id();
+    a.touch(&id, 100, ActivitySource::Create);
+    a.exec_started(&id, 200);
+    let r = a.report(&id, 50, 250);
+    assert_eq!((r.last_active_ms, r.execs_in_flight), (200, 1));
+    assert_eq!(r.last_source, Some(ActivitySource::Exec));
+    a.exec_finished(&id, 300);
+    a.set_lease(&id, 1000);
+    a.touch(&id, 10, ActivitySource::Request); // older than what we know: ignored
+    let r = a.report(&id, 50, 400);
+    assert_eq!(
+        (r.last_active_ms, r.execs_in_flight, r.lease_until_ms),
+        (300, 0, Some(1000))
+    );
+    assert_eq!(a.report(&id, 0, 2000).lease_until_ms, None);
+}
+
+#[test]
+fn open_connections_block_retirement_and_routes_track_ports() {
+    let a = Arc::new(Activity::new(Arc::new(crate::clock::ManualClock::new(0))));
+    let id = id();
+    assert!(
+        a.open(&id, 3000, 0).is_none(),
+        "unknown sandboxes get no entry"
+    );
+    a.ensure(&id);
+    let ip: IpAddr = "10.0.0.2".parse().unwrap();
+    a.set_route(&id, Some(ip), 5);
+    let (guard, route) = a.open(&id, 3000, 10).unwrap();
+    assert_eq!(
+        route,
+        Some(Route {
+            ip,
+            port_ready: false,
+            started_ms: 5
+        })
+    );
+    a.mark_port_ready(&id, 3000);
+    assert!(
+        !a.try_retire(&id, 1_000_000, 0, 100),
+        "an open connection holds it"
+    );
+    drop(guard);
+    let (g2, route) = a.open(&id, 3000, 20).unwrap();
+    assert!(route.unwrap().port_ready);
+    drop(g2);
+    // Idle long enough and nothing holding it: retired, route gone.
+    assert!(a.try_retire(&id, 10_000_000, 0, 100));
+    let (_g, route) = a.open(&id, 3000, 10_000_001).unwrap();
+    assert_eq!(route, None);
+}
+
+#[test]
+fn leases_and_execs_block_retirement() {
+    let a = Activity::new(Arc::new(crate::clock::ManualClock::new(0)));
+    let id = id();
+    a.ensure(&id);
+    a.set_lease(&id, 500);
+    assert!(!a.try_retire(&id, 400, 0, 100));
+    a.exec_started(&id, 450);
+    assert!(!a.try_retire(&id, 10_000, 0, 100));
+    a.exec_finished(&id, 460);
+    assert!(a.try_retire(&id, 10_000, 0, 100));
+}

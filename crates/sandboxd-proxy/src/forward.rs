@@ -1,0 +1,87 @@
+//! Forwarding a plain HTTP request over the pooled keep-alive client. The body streams to the
+//! upstream as the client sends it and the response streams back as the app produces it. An
+//! upstream that refuses or resets gets a clear 502, never a hang.
+
+use crate::body::{Guarded, ProxyBody};
+use crate::{headers, pages, Proxy};
+use hyper::body::Incoming;
+use hyper::header::HOST;
+use hyper::{Request, Response, StatusCode, Uri};
+use sandboxd_core::ErrorCode;
+use sandboxd_engine::ConnectionGuard;
+use std::net::{IpAddr, SocketAddr};
+
+pub async fn forward(
+    proxy: &Proxy,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    ip: IpAddr,
+    port: u16,
+    guard: ConnectionGuard,
+) -> Response<ProxyBody> {
+    let html = req
+        .headers()
+        .get(hyper::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let (mut parts, body) = req.into_parts();
+    let Ok(uri) = upstream_uri(ip, port, &parts.uri) else {
+        return pages::error(
+            ErrorCode::InvalidRequest,
+            StatusCode::BAD_REQUEST,
+            "bad request target",
+            html,
+            None,
+        );
+    };
+    parts.uri = uri;
+    parts.version = hyper::Version::HTTP_11;
+    let host = parts.headers.get(HOST).cloned();
+    headers::strip_hop_by_hop(&mut parts.headers, false);
+    if let Some(h) = host {
+        parts.headers.insert(HOST, h);
+    }
+    headers::set_forwarded(&mut parts.headers, peer.ip(), proxy.cfg.https);
+    match proxy.client.request(Request::from_parts(parts, body)).await {
+        Ok(resp) => {
+            let (mut parts, body) = resp.into_parts();
+            headers::strip_hop_by_hop(&mut parts.headers, false);
+            Response::from_parts(parts, Guarded::wrap(body, Some(guard)))
+        }
+        Err(e) => {
+            let msg = if e.is_connect() {
+                format!("nothing accepted the connection on port {port} of this sandbox")
+            } else {
+                format!("the app on port {port} closed the connection: {e}")
+            };
+            tracing::debug!(error = ?e, "upstream failed");
+            pages::error(
+                ErrorCode::Internal,
+                StatusCode::BAD_GATEWAY,
+                &msg,
+                html,
+                None,
+            )
+        }
+    }
+}
+
+pub fn upstream_uri(ip: IpAddr, port: u16, original: &Uri) -> Result<Uri, hyper::http::Error> {
+    let path = original.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let authority = std::net::SocketAddr::new(ip, port).to_string();
+    Uri::builder()
+        .scheme("http")
+        .authority(authority.as_str())
+        .path_and_query(path)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn upstream_uri_keeps_path_and_query() {
+        let uri: hyper::Uri = "/a/b?c=d".parse().unwrap();
+        let out = super::upstream_uri("10.1.2.3".parse().unwrap(), 3000, &uri).unwrap();
+        assert_eq!(out.to_string(), "http://10.1.2.3:3000/a/b?c=d");
+    }
+}

@@ -1,0 +1,158 @@
+//! One preview request, start to finish: parse the Host, take the fast path when the sandbox is
+//! known to run (no lock, no store read), otherwise ask the engine to wake it — deleted sandboxes
+//! are never woken — and forward the original request once the port accepts connections. Browser
+//! navigations that would wait longer than a moment get the waking page instead.
+
+use crate::body::ProxyBody;
+use crate::{forward, headers, pages, upgrade, Proxy};
+use hyper::body::Incoming;
+use hyper::header::{ACCEPT, HOST};
+use hyper::{Method, Request, Response, StatusCode};
+use sandboxd_core::{parse_preview_host, ErrorCode, PreviewTarget};
+use sandboxd_engine::{ConnectionGuard, EngineError, WakeTarget};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+pub async fn handle(
+    proxy: Arc<Proxy>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<ProxyBody> {
+    let html = wants_html(&req);
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    let Some(target) = host
+        .as_deref()
+        .and_then(|h| parse_preview_host(h, &proxy.cfg.domain))
+    else {
+        let msg = format!(
+            "not a preview host: expected s-<id>-<port>.{}",
+            proxy.cfg.domain
+        );
+        return pages::error(ErrorCode::NotFound, StatusCode::NOT_FOUND, &msg, html, None);
+    };
+    let polling = req.headers().contains_key("x-sandboxd-wake-poll");
+    // Fast path: a running sandbox whose port already answered since it started.
+    if let Some((guard, Some(route))) = proxy.engine.open_connection(&target.id, target.port) {
+        let warm = WakeTarget {
+            ip: route.ip,
+            started_ms: route.started_ms,
+        };
+        if polling {
+            return pages::poll(route.port_ready);
+        }
+        if route.port_ready || !proxy.engine.warming(&warm) {
+            return send(&proxy, req, peer, route.ip, target.port, guard).await;
+        }
+    }
+    slow_path(proxy, req, peer, target, html, polling).await
+}
+
+/// The sandbox is stopped, starting, unknown or gone: resolve that, then forward.
+async fn slow_path(
+    proxy: Arc<Proxy>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    target: PreviewTarget,
+    html: bool,
+    polling: bool,
+) -> Response<ProxyBody> {
+    // The wake runs in its own task: it completes even if this client gives up or is served
+    // the waking page, and concurrent requests share its outcome through the sandbox's lock.
+    let engine = proxy.engine.clone();
+    let (id, port) = (target.id.clone(), target.port);
+    let wake = tokio::spawn(async move {
+        let t = engine.wake(&id).await?;
+        let ready = engine.wait_port(&id, t, port).await;
+        Ok::<_, EngineError>((t, ready))
+    });
+    let navigation = html && req.method() == Method::GET && !headers::is_upgrade(req.headers());
+    let outcome = if polling {
+        match tokio::time::timeout(std::time::Duration::from_millis(300), wake).await {
+            Ok(joined) => joined,
+            Err(_) => return pages::poll(false),
+        }
+    } else if navigation {
+        match tokio::time::timeout(proxy.cfg.browser_wait, wake).await {
+            Ok(joined) => joined,
+            Err(_) => return pages::waking(),
+        }
+    } else {
+        wake.await
+    };
+    let (woke, ready) = match outcome {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => return engine_error(e, html),
+        Err(join) => {
+            tracing::error!(error = %join, "wake task failed");
+            return pages::error(
+                ErrorCode::Internal,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "wake failed",
+                html,
+                None,
+            );
+        }
+    };
+    if polling {
+        return pages::poll(ready);
+    }
+    if !ready {
+        let msg = format!(
+            "the app did not start listening on port {} in time",
+            target.port
+        );
+        return pages::error(
+            ErrorCode::AppNotReady,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &msg,
+            html,
+            Some(5),
+        );
+    }
+    let Some((guard, _)) = proxy.engine.open_connection(&target.id, target.port) else {
+        return pages::error(
+            ErrorCode::NotFound,
+            StatusCode::NOT_FOUND,
+            "no such sandbox",
+            html,
+            None,
+        );
+    };
+    send(&proxy, req, peer, woke.ip, target.port, guard).await
+}
+
+async fn send(
+    proxy: &Proxy,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    ip: IpAddr,
+    port: u16,
+    guard: ConnectionGuard,
+) -> Response<ProxyBody> {
+    if headers::is_upgrade(req.headers()) {
+        upgrade::tunnel(proxy, req, peer, ip, port, guard).await
+    } else {
+        forward::forward(proxy, req, peer, ip, port, guard).await
+    }
+}
+
+fn engine_error(e: EngineError, html: bool) -> Response<ProxyBody> {
+    let code = e.code();
+    let status =
+        StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let retry = matches!(code, ErrorCode::Capacity | ErrorCode::RuntimeUnavailable).then_some(30);
+    pages::error(code, status, &e.to_string(), html, retry)
+}
+
+fn wants_html(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"))
+}

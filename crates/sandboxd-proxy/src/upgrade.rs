@@ -1,0 +1,101 @@
+//! Upgrade requests (WebSocket, dev servers' hot reload): sent on a fresh upstream connection
+//! with the client's Host and upgrade headers; when the app answers 101, both upgraded
+//! connections are joined and bytes copied both ways until either side closes. The sandbox
+//! counts as active for the tunnel's whole lifetime.
+
+use crate::body::{empty, Guarded, ProxyBody};
+use crate::forward::upstream_uri;
+use crate::{headers, pages, Proxy};
+use hyper::body::Incoming;
+use hyper::header::HOST;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use sandboxd_core::ErrorCode;
+use sandboxd_engine::ConnectionGuard;
+use std::net::{IpAddr, SocketAddr};
+
+pub async fn tunnel(
+    proxy: &Proxy,
+    mut req: Request<Incoming>,
+    peer: SocketAddr,
+    ip: IpAddr,
+    port: u16,
+    guard: ConnectionGuard,
+) -> Response<ProxyBody> {
+    let bad_gateway = |msg: String| {
+        pages::error(
+            ErrorCode::Internal,
+            StatusCode::BAD_GATEWAY,
+            &msg,
+            false,
+            None,
+        )
+    };
+    let client_upgrade = hyper::upgrade::on(&mut req);
+    let (mut parts, body) = req.into_parts();
+    let host = parts.headers.get(HOST).cloned();
+    headers::strip_hop_by_hop(&mut parts.headers, true);
+    if let Some(h) = host {
+        parts.headers.insert(HOST, h);
+    }
+    headers::set_forwarded(&mut parts.headers, peer.ip(), proxy.cfg.https);
+    // Origin-form target on a direct connection.
+    parts.uri = match upstream_uri(ip, port, &parts.uri).map(|u| u.path_and_query().cloned()) {
+        Ok(Some(pq)) => pq.into(),
+        _ => "/".parse().unwrap_or_default(),
+    };
+    let stream = match tokio::net::TcpStream::connect((ip, port)).await {
+        Ok(s) => s,
+        Err(e) => {
+            return bad_gateway(format!(
+                "nothing accepted the connection on port {port}: {e}"
+            ))
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+    {
+        Ok(pair) => pair,
+        Err(e) => return bad_gateway(format!("upstream handshake failed: {e}")),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = conn.with_upgrades().await {
+            tracing::debug!(error = %e, "upstream upgrade connection ended");
+        }
+    });
+    let mut resp = match sender.send_request(Request::from_parts(parts, body)).await {
+        Ok(r) => r,
+        Err(e) => return bad_gateway(format!("the app on port {port} closed the connection: {e}")),
+    };
+    if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
+        let (mut parts, body) = resp.into_parts();
+        headers::strip_hop_by_hop(&mut parts.headers, false);
+        return Response::from_parts(parts, Guarded::wrap(body, Some(guard)));
+    }
+    let upstream_upgrade = hyper::upgrade::on(&mut resp);
+    tokio::spawn(async move {
+        let _guard = guard;
+        match tokio::try_join!(client_upgrade, upstream_upgrade) {
+            Ok((client, upstream)) => {
+                let mut client = TokioIo::new(client);
+                let mut upstream = TokioIo::new(upstream);
+                if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+                    tracing::debug!(error = %e, "tunnel ended");
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+        }
+    });
+    let (mut parts, _) = resp.into_parts();
+    // Keep the upgrade headers the app sent (Upgrade, Connection, Sec-WebSocket-Accept...).
+    let keep_upgrade = parts.headers.get(hyper::header::UPGRADE).cloned();
+    headers::strip_hop_by_hop(&mut parts.headers, false);
+    if let Some(u) = keep_upgrade {
+        parts.headers.insert(hyper::header::UPGRADE, u);
+        parts.headers.insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("upgrade"),
+        );
+    }
+    Response::from_parts(parts, empty())
+}

@@ -1,0 +1,144 @@
+//! Stop on idle against the real engine, with a short idle timeout: idle sandboxes stop; an open
+//! WebSocket keeps one awake past the timeout and it stops after the socket closes; always_on
+//! never stops; `/activity` tells the truth at each step.
+
+use reqwest::Method;
+use sandboxd::testkit::ws::WsClient;
+use sandboxd::testkit::TestServer;
+use std::time::{Duration, Instant};
+
+async fn status(s: &TestServer, id: &str) -> String {
+    let (_, v) = s
+        .call("GET", &format!("/v1/sandboxes/{id}"), None)
+        .await
+        .unwrap();
+    v["status"].as_str().unwrap_or_default().to_string()
+}
+
+async fn activity(s: &TestServer, id: &str) -> serde_json::Value {
+    s.call("GET", &format!("/v1/sandboxes/{id}/activity"), None)
+        .await
+        .unwrap()
+        .1
+}
+
+async fn wait_status(s: &TestServer, id: &str, want: &str, within: Duration) -> Duration {
+    let t = Instant::now();
+    while status(s, id).await != want {
+        assert!(
+            t.elapsed() < within,
+            "{id} did not become {want} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    t.elapsed()
+}
+
+fn short_idle(c: &mut sandboxd::serve::ServeConfig) {
+    c.idle_timeout = Duration::from_secs(2);
+    c.reap_interval = Duration::from_millis(250);
+}
+
+#[tokio::test]
+async fn idle_sandboxes_stop_and_always_on_ones_do_not() {
+    let s = TestServer::start_with(short_idle).await.unwrap();
+    let idle = s
+        .create(r#"{"ports":[3000],"start":"exec sandboxd-fixture 3000"}"#)
+        .await
+        .unwrap();
+    let keep = s.create(r#"{"idle_policy":"always_on"}"#).await.unwrap();
+    let a = activity(&s, &idle).await;
+    assert_eq!(a["status"], "running");
+    assert!(a["sleeps_at"].is_string(), "{a}");
+    assert_eq!(a["held_by"].as_array().unwrap().len(), 0, "{a}");
+    let a = activity(&s, &keep).await;
+    assert!(a["sleeps_at"].is_null(), "{a}");
+    assert!(
+        a["held_by"][0].as_str().unwrap().contains("always_on"),
+        "{a}"
+    );
+
+    wait_status(&s, &idle, "stopped", Duration::from_secs(8)).await;
+    let a = activity(&s, &idle).await;
+    assert!(
+        a["held_by"][0].as_str().unwrap().contains("not running"),
+        "{a}"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(status(&s, &keep).await, "running");
+
+    // The next request wakes it again and counts as activity.
+    let r = s
+        .preview(Method::GET, &idle, 3000, "/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let a = activity(&s, &idle).await;
+    assert_eq!(a["last_source"], "request", "{a}");
+    assert_eq!(a["status"], "running");
+}
+
+#[tokio::test]
+async fn an_open_websocket_keeps_a_sandbox_awake() {
+    let s = TestServer::start_with(short_idle).await.unwrap();
+    let id = s
+        .create(r#"{"ports":[3000],"start":"exec sandboxd-fixture 3000"}"#)
+        .await
+        .unwrap();
+    let mut ws = WsClient::connect(s.preview_addr(), &s.preview_host(&id, 3000), "/ws")
+        .await
+        .unwrap();
+    ws.send_text("hi").await.unwrap();
+    assert_eq!(ws.recv_text().await.unwrap(), "hi");
+    let a = activity(&s, &id).await;
+    assert_eq!(a["open_connections"], 1, "{a}");
+    assert!(a["sleeps_at"].is_null(), "{a}");
+    assert!(
+        a["held_by"][0]
+            .as_str()
+            .unwrap()
+            .contains("open preview connection"),
+        "{a}"
+    );
+    // Well past the idle timeout, with no traffic on the socket.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        status(&s, &id).await,
+        "running",
+        "stopped under an open WebSocket"
+    );
+    ws.send_text("still here").await.unwrap();
+    assert_eq!(ws.recv_text().await.unwrap(), "still here");
+    ws.close().await.unwrap();
+    let took = wait_status(&s, &id, "stopped", Duration::from_secs(8)).await;
+    assert!(
+        took >= Duration::from_millis(1500),
+        "stopped too early after close: {took:?}"
+    );
+    let a = activity(&s, &id).await;
+    assert_eq!(a["open_connections"], 0);
+}
+
+#[tokio::test]
+async fn execs_and_leases_hold_off_the_reaper() {
+    let s = TestServer::start_with(short_idle).await.unwrap();
+    let id = s.create("").await.unwrap();
+    // An exec longer than the idle timeout: the sandbox must not stop under it.
+    let (code, _, _) = s.sh(&id, "sleep 3; echo done").await.unwrap();
+    assert_eq!(code, 0);
+    let (st, _) = s
+        .call(
+            "POST",
+            &format!("/sandbox/{id}/keepalive"),
+            Some(r#"{"seconds":4}"#),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 200);
+    let a = activity(&s, &id).await;
+    assert!(a["lease_until"].is_string(), "{a}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(status(&s, &id).await, "running", "stopped under a lease");
+    wait_status(&s, &id, "stopped", Duration::from_secs(8)).await;
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Host packages sandboxd needs: busybox-static (the test image), debootstrap (the default image
+# on hosts without a registry), iptables (the host guard). Idempotent; needs root for apt.
+set -euo pipefail
+need=()
+command -v busybox >/dev/null 2>&1 || need+=(busybox-static)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install ${need[*]} (apt-get)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+docker info >/dev/null 2>&1 || { echo "setup: the Docker engine is not reachable" >&2; exit 1; }
+echo "setup: ok"
