@@ -9,6 +9,7 @@ mod handle;
 mod headers;
 mod pages;
 mod server;
+pub mod tls;
 mod upgrade;
 
 pub use server::serve;

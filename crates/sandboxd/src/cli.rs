@@ -79,6 +79,12 @@ struct ServeArgs {
     /// scheme's default).
     #[arg(long)]
     preview_port: Option<u16>,
+    /// PEM certificate (chain) for TLS on the preview listener (with --preview-tls-key).
+    #[arg(long, requires = "preview_tls_key")]
+    preview_tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS on the preview listener.
+    #[arg(long, requires = "preview_tls_cert")]
+    preview_tls_key: Option<PathBuf>,
     /// How long a wake waits for the app's port to accept connections (seconds).
     #[arg(long, default_value_t = 30)]
     wake_timeout: u64,
@@ -155,6 +161,7 @@ async fn run_serve(a: ServeArgs) -> Result<i32> {
     cfg.preview_scheme = a.preview_scheme;
     cfg.preview_addr = a.preview_addr;
     cfg.preview_url_port = a.preview_port;
+    cfg.preview_tls = a.preview_tls_cert.zip(a.preview_tls_key);
     cfg.wake_timeout = Duration::from_secs(a.wake_timeout);
     cfg.min_free_ratio = (a.min_free_memory / 100.0).clamp(0.0, 0.9);
     cfg.image = a.image;

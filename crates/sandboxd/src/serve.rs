@@ -29,6 +29,8 @@ pub struct ServeConfig {
     pub preview_addr: SocketAddr,
     pub preview_domain: String,
     pub preview_scheme: String,
+    /// PEM certificate chain and key: serve previews over TLS (scheme becomes https).
+    pub preview_tls: Option<(PathBuf, PathBuf)>,
     /// Port shown in preview URLs; default: the preview listener's own port.
     pub preview_url_port: Option<u16>,
     pub wake_timeout: Duration,
@@ -59,6 +61,7 @@ impl ServeConfig {
             preview_domain: "preview.localhost".into(),
             preview_scheme: "http".into(),
             preview_url_port: None,
+            preview_tls: None,
             wake_timeout: Duration::from_secs(30),
             reap_interval: Duration::from_secs(15),
             min_free_ratio: 0.10,
@@ -129,6 +132,13 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         );
     }
     cfg.limits.default_image = cfg.image.clone();
+    let tls = match &cfg.preview_tls {
+        Some((cert, key)) => {
+            cfg.preview_scheme = "https".into();
+            Some(sandboxd_proxy::tls::acceptor(cert, key)?)
+        }
+        None => None,
+    };
     let docker = DockerRuntime::connect(DockerOptions {
         instance: cfg.instance.clone(),
         host_guard: cfg.host_guard,
@@ -207,7 +217,7 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
             browser_wait: Duration::from_secs(2),
         },
     ));
-    let preview = tokio::spawn(sandboxd_proxy::serve(preview_listener, proxy, async {
+    let preview = tokio::spawn(sandboxd_proxy::serve(preview_listener, proxy, tls, async {
         let _ = preview_rx.await;
     }));
     let app = router(state);

@@ -225,3 +225,78 @@ async fn unknown_deleted_failed_and_refusing_targets() {
         "{v}"
     );
 }
+
+/// A CA and a leaf for `*.preview.localhost`, made with the openssl CLI.
+fn make_certs(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let script = r#"set -e
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=sandboxd-test-ca 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout leaf.key -out leaf.csr -subj /CN=preview 2>/dev/null
+printf 'subjectAltName=DNS:*.preview.localhost\nbasicConstraints=CA:FALSE\n' > ext
+openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 1 -extfile ext 2>/dev/null
+"#;
+    let ok = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "openssl failed");
+    (
+        dir.join("ca.pem"),
+        dir.join("leaf.pem"),
+        dir.join("leaf.key"),
+    )
+}
+
+#[tokio::test]
+async fn serves_previews_over_tls_when_configured() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::{self, pki_types::ServerName, RootCertStore};
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_certs(certs.path());
+    let s = TestServer::start_with(|c| c.preview_tls = Some((cert, key)))
+        .await
+        .unwrap();
+    let id = s.create(FIXTURE).await.unwrap();
+    let (_, v) = s
+        .call("GET", &format!("/v1/sandboxes/{id}"), None)
+        .await
+        .unwrap();
+    let url = v["preview_urls"]["3000"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("https://s-{id}-3000.preview.localhost:")),
+        "{url}"
+    );
+
+    let mut roots = RootCertStore::empty();
+    let pem = std::fs::read(ca).unwrap();
+    let ca_der = tokio_rustls::rustls::pki_types::CertificateDer::from_pem_slice(&pem).unwrap();
+    roots.add(ca_der).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let host = s.preview_host(&id, 3000);
+    let tcp = tokio::net::TcpStream::connect(s.preview_addr())
+        .await
+        .unwrap();
+    let mut tls = connector
+        .connect(ServerName::try_from(host.clone()).unwrap(), tcp)
+        .await
+        .unwrap();
+    let req = format!("GET /headers HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    tls.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tls.read_to_string(&mut out).await.unwrap_or_default();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("x-forwarded-proto: https"), "{out}");
+    // Plain HTTP on the TLS listener is refused, not served.
+    let r = s.preview(Method::GET, &id, 3000, "/").send().await;
+    assert!(r.is_err() || r.unwrap().status() != 200);
+}
