@@ -56,6 +56,9 @@ impl ExecCommand {
 impl Engine {
     pub async fn exec(&self, id: &SandboxId, cmd: ExecCommand) -> Result<ExecResult, EngineError> {
         cmd.validate()?;
+        if self.get_live(id).await?.status != sandboxd_core::Status::Running {
+            self.admit(Some(id)).await?;
+        }
         {
             let _g = self.inner.locks.lock(id).await;
             let sb = self.get_live(id).await?;

@@ -21,6 +21,9 @@ pub struct Keepalive {
 impl Engine {
     /// Start a stopped (or errored) sandbox; a running one is left as it is.
     pub async fn start_sandbox(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
+        if self.get_live(id).await?.status != Status::Running {
+            self.admit(Some(id)).await?;
+        }
         let _g = self.inner.locks.lock(id).await;
         let sb = self.get_live(id).await?;
         self.ensure_running_locked(sb, ActivitySource::Start).await

@@ -42,10 +42,10 @@ pub async fn handle(
             ip: route.ip,
             started_ms: route.started_ms,
         };
-        if polling {
-            return pages::poll(route.port_ready);
+        if polling && route.port_ready {
+            return pages::poll(true);
         }
-        if route.port_ready || !proxy.engine.warming(&warm) {
+        if !polling && (route.port_ready || !proxy.engine.warming(&warm)) {
             return send(&proxy, req, peer, route.ip, target.port, guard).await;
         }
     }
@@ -98,7 +98,7 @@ async fn slow_path(
             );
         }
     };
-    if polling {
+    if polling && (ready || proxy.engine.warming(&woke)) {
         return pages::poll(ready);
     }
     if !ready {

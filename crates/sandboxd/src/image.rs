@@ -7,6 +7,7 @@ mod debootstrap;
 mod dockerfile;
 mod host;
 mod load;
+mod method;
 mod progress;
 mod recipe;
 mod testimage;
@@ -15,15 +16,15 @@ mod workdir;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _, Result};
-use bollard::image::{CreateImageOptions, RemoveImageOptions};
+use anyhow::{Context as _, Result};
+use bollard::image::RemoveImageOptions;
 use bollard::models::ImageInspect;
 use bollard::Docker;
-use futures_util::StreamExt;
 
 use progress::Progress;
 use recipe::{ImageSpec, ProvisionReport};
 
+pub use method::BuildMethod;
 pub use testimage::ensure_test_image;
 
 /// Tag of the batteries-included default sandbox image.
@@ -38,42 +39,6 @@ pub const LABEL_METHOD: &str = "sandboxd.method";
 pub const SKEL_DIR: &str = "/etc/sandboxd/skel";
 /// File in the default image describing what it contains (key=value lines).
 pub const IMAGE_INFO_PATH: &str = "/etc/sandboxd/image-info";
-
-/// How to build the default image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BuildMethod {
-    /// Dockerfile if the base image is local; else debootstrap when root; else pull the base.
-    #[default]
-    Auto,
-    /// `FROM debian:bookworm-slim` with the engine's legacy builder.
-    Dockerfile,
-    /// debootstrap + chroot on the host, then load the rootfs (needs root, no registry).
-    Debootstrap,
-}
-
-impl std::fmt::Display for BuildMethod {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            BuildMethod::Auto => "auto",
-            BuildMethod::Dockerfile => "dockerfile",
-            BuildMethod::Debootstrap => "debootstrap",
-        })
-    }
-}
-
-impl std::str::FromStr for BuildMethod {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "auto" => Ok(BuildMethod::Auto),
-            "dockerfile" => Ok(BuildMethod::Dockerfile),
-            "debootstrap" => Ok(BuildMethod::Debootstrap),
-            other => {
-                bail!("unknown build method {other:?} (expected auto, dockerfile or debootstrap)")
-            }
-        }
-    }
-}
 
 /// Options of [`ensure_default_image`].
 #[derive(Debug, Clone)]
@@ -165,7 +130,7 @@ pub async fn ensure_default_image(
         (None, _) => progress.step(format!("{tag}: not built yet; building recipe {short}")),
     }
 
-    let method = choose_method(docker, opts, &progress).await?;
+    let method = method::choose(docker, opts, &progress).await?;
     let finish = |report: &ProvisionReport| {
         let mut spec = ImageSpec::default_image();
         spec.labels.insert(LABEL_RECIPE.into(), recipe.clone());
@@ -224,42 +189,6 @@ pub fn default_recipe_hash() -> String {
     recipe::recipe_hash(&ImageSpec::default_image())
 }
 
-async fn choose_method(
-    docker: &Docker,
-    opts: &DefaultImageOptions,
-    progress: &Progress<'_>,
-) -> Result<BuildMethod> {
-    if opts.method != BuildMethod::Auto {
-        return Ok(opts.method);
-    }
-    let base = &opts.base_image;
-    if docker.inspect_image(base).await.is_ok() {
-        progress.step(format!("method: dockerfile ({base} is present locally)"));
-        return Ok(BuildMethod::Dockerfile);
-    }
-    if debootstrap::usable() {
-        progress.step(format!(
-            "method: debootstrap ({base} is not present locally; not pulling it)"
-        ));
-        return Ok(BuildMethod::Debootstrap);
-    }
-    progress.step(format!(
-        "{base} is not present and debootstrap needs root: pulling {base}"
-    ));
-    let pull = CreateImageOptions {
-        from_image: base.as_str(),
-        ..Default::default()
-    };
-    let mut stream = docker.create_image(Some(pull), None, None);
-    while let Some(item) = stream.next().await {
-        item.with_context(|| {
-            format!("pulling {base} failed; run as root to build with debootstrap instead")
-        })?;
-    }
-    progress.step(format!("method: dockerfile (pulled {base})"));
-    Ok(BuildMethod::Dockerfile)
-}
-
 /// Image `tag`, or `None` if there is none.
 async fn inspect(docker: &Docker, tag: &str) -> Result<Option<ImageInspect>> {
     match docker.inspect_image(tag).await {
@@ -292,15 +221,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn methods_parse_and_print() {
-        for m in [
-            BuildMethod::Auto,
-            BuildMethod::Dockerfile,
-            BuildMethod::Debootstrap,
-        ] {
-            assert_eq!(m.to_string().parse::<BuildMethod>().unwrap(), m);
-        }
-        assert!("docker".parse::<BuildMethod>().is_err());
+    fn lists_split_and_hash_is_stable() {
         assert_eq!(split_list("a,,b"), ["a", "b"]);
         assert_eq!(default_recipe_hash(), default_recipe_hash());
     }

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use sandboxd_api::{router, ApiState, PreviewUrls, ReadyState};
 use sandboxd_core::{Limits, Resources};
 use sandboxd_engine::clock::SystemClock;
-use sandboxd_engine::memory::ProcMeminfo;
+use sandboxd_engine::memory::{HostMemory, ProcMeminfo};
 use sandboxd_engine::reconcile::Pass;
 use sandboxd_engine::{Engine, EngineConfig};
 use sandboxd_proxy::{Proxy, ProxyConfig};
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub instance: String,
@@ -44,6 +44,8 @@ pub struct ServeConfig {
     pub stop_grace: Duration,
     pub host_guard: bool,
     pub reconcile_interval: Duration,
+    /// Where admission reads the host's memory (default `/proc/meminfo`; tests substitute).
+    pub memory: Arc<dyn HostMemory>,
 }
 
 impl ServeConfig {
@@ -84,6 +86,7 @@ impl ServeConfig {
             stop_grace: Duration::from_secs(3),
             host_guard: true,
             reconcile_interval: Duration::from_secs(30),
+            memory: Arc::new(ProcMeminfo),
         }
     }
 }
@@ -178,7 +181,7 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         engine_cfg,
         runtime,
         Arc::new(SystemClock),
-        Arc::new(ProcMeminfo),
+        cfg.memory.clone(),
     )
     .await?;
     engine.reconcile_all(Pass::Boot).await?;

@@ -142,3 +142,66 @@ async fn execs_and_leases_hold_off_the_reaper() {
     assert_eq!(status(&s, &id).await, "running", "stopped under a lease");
     wait_status(&s, &id, "stopped", Duration::from_secs(8)).await;
 }
+
+#[tokio::test]
+async fn admission_stops_the_idlest_first_then_refuses() {
+    use sandboxd_engine::memory::{FixedMemory, MemoryReading};
+    use std::sync::{Arc, Mutex};
+    const GIB: u64 = 1 << 30;
+    let mem = Arc::new(FixedMemory(Mutex::new(Some(MemoryReading {
+        available: 12 * GIB,
+        total: 24 * GIB,
+    }))));
+    let reading = mem.clone();
+    let s = TestServer::start_with(move |c| c.memory = reading)
+        .await
+        .unwrap();
+    let older = s.create(r#"{"id":"older"}"#).await.unwrap();
+    let newer = s.create(r#"{"id":"newer"}"#).await.unwrap();
+    let pinned = s
+        .create(r#"{"id":"pinned","idle_policy":"always_on"}"#)
+        .await
+        .unwrap();
+    s.sh(&newer, "true").await.unwrap(); // newer is the more recently used one
+
+    // Under the floor: the create is refused after the idle ones were stopped, idlest first;
+    // always_on is left alone and the refused create leaves nothing behind.
+    *mem.0.lock().unwrap() = Some(MemoryReading {
+        available: GIB,
+        total: 24 * GIB,
+    });
+    let (st, v) = s
+        .call("POST", "/v1/sandboxes", Some(r#"{"id":"refused"}"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (503, Some("capacity")),
+        "{v}"
+    );
+    assert_eq!(v["error"]["retryable"], true);
+    assert_eq!(status(&s, &older).await, "stopped");
+    assert_eq!(status(&s, &newer).await, "stopped");
+    assert_eq!(status(&s, &pinned).await, "running");
+    let (st, _) = s.call("GET", "/v1/sandboxes/refused", None).await.unwrap();
+    assert_eq!(st, 404);
+    assert!(!s.workspaces().join("refused").exists());
+
+    // A wake under pressure is refused the same way, with Retry-After.
+    let r = s
+        .preview(Method::GET, &older, 3000, "/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+
+    // Memory back: creates and wakes go through.
+    *mem.0.lock().unwrap() = Some(MemoryReading {
+        available: 12 * GIB,
+        total: 24 * GIB,
+    });
+    s.create(r#"{"id":"accepted"}"#).await.unwrap();
+    let (code, _, _) = s.sh(&older, "true").await.unwrap();
+    assert_eq!(code, 0);
+}

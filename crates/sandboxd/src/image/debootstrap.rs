@@ -10,9 +10,9 @@ use bollard::Docker;
 use tokio::process::Command;
 
 use super::host::{ensure_tool, host_ca_bundle, is_root};
-use super::load::{load_layer, now_rfc3339, ImageMeta, Layer};
+use super::load::{load_layer, ImageMeta, Layer};
 use super::progress::{run_logged, Progress};
-use super::recipe::{ImageSpec, ProvisionReport, HOST_CA_FILE, RECIPE_FILES};
+use super::recipe::{now_rfc3339, ImageSpec, ProvisionReport, HOST_CA_FILE, RECIPE_FILES};
 use super::workdir::BuildDir;
 use super::{DefaultImageOptions, IMAGE_INFO_PATH};
 

@@ -19,6 +19,8 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
 use super::progress::Progress;
+#[cfg(test)]
+use super::recipe::rfc3339;
 use super::recipe::ImageSpec;
 
 /// Where the layer tar comes from.
@@ -240,35 +242,6 @@ pub(crate) fn normalize_tag(name: &str) -> String {
     }
 }
 
-/// RFC 3339 UTC time of `secs` since the Unix epoch.
-pub(crate) fn rfc3339(secs: u64) -> String {
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil-from-days (H. Hinnant), valid for every date after 1970.
-    let z = days as i64 + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Now, as RFC 3339 UTC.
-pub(crate) fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    rfc3339(secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,13 +254,6 @@ mod tests {
         );
         assert_eq!(normalize_tag("localhost:5000/x"), "localhost:5000/x:latest");
         assert_eq!(normalize_tag("sandboxd/default:v2"), "sandboxd/default:v2");
-    }
-
-    #[test]
-    fn rfc3339_formats_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_704_067_199), "2023-12-31T23:59:59Z");
     }
 
     #[test]

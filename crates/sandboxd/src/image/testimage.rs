@@ -13,9 +13,9 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::host::{ensure_tool, is_static_binary};
-use super::load::{load_layer, normalize_tag, rfc3339, ImageMeta, Layer};
+use super::load::{load_layer, normalize_tag, ImageMeta, Layer};
 use super::progress::Progress;
-use super::recipe::ImageSpec;
+use super::recipe::{rfc3339, ImageSpec};
 use super::{image_label, LABEL_RECIPE};
 
 /// Bump when the layout below changes.
