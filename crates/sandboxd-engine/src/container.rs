@@ -61,16 +61,14 @@ pub fn spec(
                 read_only: true,
             },
         ],
+        // Owned by the sandbox user: Docker copies the image's directory mode onto a tmpfs
+        // (so `mode=` alone does not make an image's root-owned /run writable).
         tmpfs: vec![
-            (
-                "/tmp".into(),
-                format!("rw,nosuid,nodev,size={}m,mode=1777", r.tmp_mb),
-            ),
-            (
-                "/var/tmp".into(),
-                "rw,nosuid,nodev,size=128m,mode=1777".into(),
-            ),
-            ("/run".into(), "rw,nosuid,nodev,size=16m,mode=1777".into()),
+            ("/tmp".into(), tmpfs_opts(r.tmp_mb, "1777")),
+            ("/var/tmp".into(), tmpfs_opts(128, "1777")),
+            ("/run".into(), tmpfs_opts(16, "1777")),
+            // Our init's own state (the start command's process group).
+            ("/run/sandboxd".into(), tmpfs_opts(1, "700")),
         ],
         limits: Limits {
             memory_bytes: (r.memory_mb as i64) * 1024 * 1024,
@@ -80,6 +78,10 @@ pub fn spec(
         },
         stop_timeout_s: 10,
     }
+}
+
+fn tmpfs_opts(size_mb: u64, mode: &str) -> String {
+    format!("rw,nosuid,nodev,size={size_mb}m,uid={SANDBOX_UID},gid={SANDBOX_GID},mode={mode}")
 }
 
 #[cfg(test)]

@@ -33,7 +33,6 @@ use std::time::{Duration, Instant};
 use config::Config;
 use log::log;
 use shutdown::Scope;
-use start::pgid::START_PGID_FILE;
 use start::StartCommand;
 use sys::{Reaped, SignalSet, SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 
@@ -121,7 +120,7 @@ fn main() {
         start: config.start.clone().map(|cmd| {
             let start = StartCommand::new(cmd, config.home.clone(), Instant::now());
             if is_pid1 {
-                start.publishing_pgid_to(START_PGID_FILE.into())
+                start.publishing_pgid_to(start::pgid::locations())
             } else {
                 start
             }

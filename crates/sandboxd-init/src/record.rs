@@ -8,7 +8,8 @@
 //! so they keep coming back). Which processes count is decided by
 //! [`select`] from what [`procfs`] reads; PID 1 and the recorder itself are
 //! never recorded, and neither is the start command, whose process group PID
-//! 1 publishes (see [`crate::start::pgid`]). The list is written with
+//! 1 publishes (see [`crate::start::pgid`]; if it did not, a warning says so
+//! and nothing is left out). The list is written with
 //! [`crate::relaunch::render`] and replaced atomically ([`output`]) at PATH,
 //! by default where the init reads it: `$SANDBOXD_RELAUNCH_FILE`, else
 //! `$HOME/.sandboxd/relaunch.json`. No listeners means an empty list, so a
@@ -134,7 +135,7 @@ fn record(out: &Path) -> Result<String, String> {
 
 /// The start command's process group, if PID 1 published one.
 fn start_group() -> Option<i32> {
-    match pgid::read(Path::new(START_PGID_FILE)) {
+    match pgid::read(&pgid::locations()) {
         Ok(Some(pgid)) => Some(pgid),
         Ok(None) => {
             let start = config::start_command(std::env::var_os("SANDBOXD_START"));
@@ -144,7 +145,7 @@ fn start_group() -> Option<i32> {
             None
         }
         Err(err) => {
-            log!("record-listeners: ignoring {START_PGID_FILE}: {err}");
+            log!("record-listeners: ignoring the published start command group: {err}");
             None
         }
     }

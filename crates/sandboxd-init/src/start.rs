@@ -52,9 +52,10 @@ impl StartCommand {
         }
     }
 
-    /// Also publishes the group id of every launch at `path`.
-    pub fn publishing_pgid_to(mut self, path: PathBuf) -> StartCommand {
-        self.publisher = Some(Publisher::new(path));
+    /// Also publishes the group id of every launch, at the first of
+    /// `paths` that can be written.
+    pub fn publishing_pgid_to(mut self, paths: Vec<PathBuf>) -> StartCommand {
+        self.publisher = Some(Publisher::new(paths));
         self
     }
 

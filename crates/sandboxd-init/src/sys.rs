@@ -1,10 +1,11 @@
 //! Rule: this is the only module that calls the C library directly.
 //!
 //! It declares the few POSIX calls std does not wrap — signal masks,
-//! synchronous signal waits, `waitpid(-1)`, `kill`, the subreaper flag — and
-//! exposes them as safe functions. Declaring them here instead of pulling in
-//! the `libc` crate keeps the init std-only, which is what lets
-//! `sandboxd-engine`'s build script compile it with a single `rustc` call.
+//! synchronous signal waits, `waitpid(-1)`, `kill`, the subreaper flag, the
+//! effective uid — and exposes them as safe functions. Declaring them here
+//! instead of pulling in the `libc` crate keeps the init std-only, which is
+//! what lets `sandboxd-engine`'s build script compile it with a single
+//! `rustc` call.
 //! The declarations are for 64-bit Linux (glibc or musl), where `sigset_t` is
 //! 128 bytes, `struct timespec` is two 64-bit words, and signal numbers follow
 //! the generic Linux ABI.
@@ -61,6 +62,7 @@ extern "C" {
     fn kill(pid: i32, sig: c_int) -> c_int;
     fn prctl(option: c_int, ...) -> c_int;
     fn signal(signo: c_int, handler: usize) -> usize;
+    fn geteuid() -> u32;
 }
 
 /// A set of signals that the init blocks and then consumes synchronously.
@@ -201,6 +203,12 @@ pub fn become_subreaper() -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// The effective user id (never fails).
+pub fn effective_uid() -> u32 {
+    // SAFETY: plain syscall without arguments.
+    unsafe { geteuid() }
 }
 
 pub fn signal_name(sig: i32) -> String {

@@ -31,6 +31,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ImageCmd,
     },
+    /// Measure sandboxd beside the raw Docker Engine API (see docs/benchmarks.md).
+    Bench(sandboxd::bench::BenchArgs),
     #[command(flatten)]
     Client(client::ClientCmd),
 }
@@ -147,6 +149,7 @@ pub async fn dispatch(args: Args) -> Result<i32> {
             println!("{}", image.tag);
             Ok(0)
         }
+        Cmd::Bench(a) => sandboxd::bench::run(a).await,
         Cmd::Client(c) => c.run().await,
     }
 }

@@ -167,18 +167,23 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    // Real lines from /proc/net/tcp and /proc/net/tcp6 (trailing blanks cut).
+    // Real lines (trailing blanks cut): a host's /proc/net/tcp (a listener,
+    // an accepted connection, a closed one in TIME_WAIT), and the
+    // tcp6 table of a busybox container running `httpd -p 3000` and
+    // `nc -ll -p 9999` (busybox listens on IPv6 only, dual-stack).
     const TCP_HEADER: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
-    const TCP_LISTEN_LINE: &str = "   0: 00000000:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 51234 1 0000000000000000 100 0 0 10 0";
-    const TCP_ESTABLISHED: &str = "   1: 0100007F:0BB8 0100007F:A2C4 01 00000000:00000000 00:00000000 00000000  1000        0 51240 1 0000000000000000 20 4 30 10 -1";
-    const TCP_TIME_WAIT: &str = "   2: 0100007F:A2B6 0100007F:0BB8 06 00000000:00000000 03:000016F6 00000000     0        0 0 3 0000000000000000";
-    const TCP6_LISTEN: &str = "   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 60017 1 0000000000000000 100 0 0 10 0";
+    const TCP_LISTEN_LINE: &str = "   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 126 1 000000001d4e3690 100 0 0 10 0";
+    const TCP_ESTABLISHED: &str = "   2: 0100007F:E1F1 0100007F:B890 01 00000000:00000000 00:00000000 00000000     0        0 271119 1 000000003ec99fef 20 0 0 10 -1";
+    const TCP_TIME_WAIT: &str = "   2: 0100007F:B890 0100007F:E1F1 06 00000000:00000000 03:0000175B 00000000     0        0 0 3 00000000d3e7c70a";
     const TCP6_HEADER: &str = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+    const TCP6_LISTEN: &str = "   0: 00000000000000000000000000000000:0BB8 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 269672 1 000000006c79fad9 100 0 0 10 0";
+    const TCP6_LISTEN_2: &str = "   1: 00000000000000000000000000000000:270F 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 269611 1 00000000a785309f 100 0 0 10 0";
 
     #[test]
     fn takes_inodes_of_listen_lines_only() {
-        assert_eq!(listen_inode(TCP_LISTEN_LINE), Some(51234));
-        assert_eq!(listen_inode(TCP6_LISTEN), Some(60017));
+        assert_eq!(listen_inode(TCP_LISTEN_LINE), Some(126));
+        assert_eq!(listen_inode(TCP6_LISTEN), Some(269672));
+        assert_eq!(listen_inode(TCP6_LISTEN_2), Some(269611));
         for other in [
             TCP_HEADER,
             TCP6_HEADER,
@@ -189,7 +194,7 @@ mod tests {
         ] {
             assert_eq!(listen_inode(other), None, "{other:?}");
         }
-        let zero_inode = TCP_LISTEN_LINE.replace(" 51234 ", " 0 ");
+        let zero_inode = TCP_LISTEN_LINE.replace(" 126 ", " 0 ");
         assert_eq!(listen_inode(&zero_inode), None);
     }
 

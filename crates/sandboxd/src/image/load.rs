@@ -8,6 +8,7 @@
 //! would be `docker import` but takes the whole tar as one in-memory body.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context as _, Result};
@@ -56,6 +57,7 @@ pub(crate) async fn load_layer(
         }
         Layer::Bytes(b) => (b.len() as u64, Source::Bytes(Some(b))),
     };
+    let sent = Arc::new(AtomicU64::new(0));
     let failure = Arc::new(Mutex::new(None::<String>));
     let image_id = Arc::new(Mutex::new(None::<String>));
     let st = State {
@@ -63,6 +65,7 @@ pub(crate) async fn load_layer(
         source,
         size,
         seen: 0,
+        sent: sent.clone(),
         hasher: Sha256::new(),
         meta: ImageMeta {
             tag: tag.clone(),
@@ -74,19 +77,26 @@ pub(crate) async fn load_layer(
     let body = stream::unfold(st, |mut st| async move { st.next().await.map(|b| (b, st)) });
     let mut responses = docker.import_image_stream(ImportImageOptions { quiet: true }, body, None);
     let mut result = Ok(());
-    while let Some(item) = responses.next().await {
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
+    ticker.tick().await;
+    loop {
+        let item = tokio::select! {
+            item = responses.next() => item,
+            _ = ticker.tick() => {
+                let mb = sent.load(Ordering::Relaxed) / 1_000_000;
+                progress.step(format!("docker load: {mb} of {} MB sent", size / 1_000_000));
+                continue;
+            }
+        };
         match item {
-            Ok(info) => {
-                if let Some(msg) = info
-                    .stream
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|m| !m.is_empty())
-                {
+            Some(Ok(info)) => {
+                let msg = info.stream.as_deref().map(str::trim).unwrap_or_default();
+                if !msg.is_empty() {
                     progress.step(format!("docker load: {msg}"));
                 }
             }
-            Err(e) => result = Err(anyhow!(e)),
+            Some(Err(e)) => result = Err(anyhow!(e)),
+            None => break,
         }
     }
     // A read error on our side shows up at the engine as a truncated archive: report ours.
@@ -122,6 +132,7 @@ struct State {
     source: Source,
     size: u64,
     seen: u64,
+    sent: Arc<AtomicU64>,
     hasher: Sha256,
     meta: ImageMeta,
     failure: Arc<Mutex<Option<String>>>,
@@ -140,6 +151,7 @@ impl State {
                 Ok(Some(chunk)) => {
                     self.hasher.update(&chunk);
                     self.seen += chunk.len() as u64;
+                    self.sent.store(self.seen, Ordering::Relaxed);
                     Some(chunk)
                 }
                 Ok(None) if self.seen == self.size => {

@@ -1,0 +1,287 @@
+//! `sandboxd bench`: sandboxd's numbers beside the raw Docker Engine API's, measured in the same
+//! run. Rule: every figure is measured interleaved — sandboxd and raw alternate, alternating
+//! which goes first, after untimed warm-up — against a sandboxd started as a child process (same
+//! binary, own instance, temp data dir, loopback ports) and raw containers made the same way
+//! sandboxd makes them; all loops are bounded in count and time, traffic goes only to loopback and
+//! to containers the bench created, and cleanup runs on success, failure and Ctrl-C alike.
+
+mod api;
+mod burst;
+mod child;
+mod cleanup;
+mod footprint;
+mod http;
+mod lifecycle;
+mod load;
+mod output;
+mod proxy;
+mod raw;
+mod report;
+mod stats;
+mod wake;
+
+pub use cleanup::CleanupReport;
+pub use output::{Host, Report};
+pub use report::{Figure, Ratio};
+pub use stats::Summary;
+
+use anyhow::{anyhow, Context, Result};
+use bollard::Docker;
+use serde::Serialize;
+use stats::Series;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct BenchArgs {
+    /// Small N, short load runs, small bursts: the whole run takes about a minute.
+    #[arg(long)]
+    pub quick: bool,
+    /// Also write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Samples of the lifecycle figures (time to interactive, stop/start, wake); exec and
+    /// WebSocket take five times as many. Default 20 (quick: 3).
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<usize>,
+    /// Image to run; it must have `sandboxd-fixture` on PATH. Default: the busybox test image,
+    /// built locally.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// The sandboxd binary to start as the child (default: this executable).
+    #[arg(long, hide = true)]
+    pub sandboxd_bin: Option<PathBuf>,
+}
+
+/// How much of everything to measure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub quick: bool,
+    /// Samples of lifecycle figures.
+    pub n: usize,
+    /// Samples of cheap figures (exec, WebSocket).
+    pub n_fast: usize,
+    pub concurrency: Vec<usize>,
+    pub load_rounds: usize,
+    /// Length of one load round per side, in ms.
+    pub load_round_ms: u64,
+    pub bursts: Vec<usize>,
+    pub stopped: usize,
+    pub running: usize,
+}
+
+impl Plan {
+    pub fn from_args(a: &BenchArgs) -> Self {
+        let n = a.iterations.unwrap_or(if a.quick { 3 } else { 20 }).max(1);
+        Plan {
+            quick: a.quick,
+            n,
+            n_fast: n * 5,
+            concurrency: vec![1, 16, 64],
+            load_rounds: if a.quick { 1 } else { 3 },
+            load_round_ms: if a.quick { 1000 } else { 2000 },
+            bursts: if a.quick { vec![5, 10] } else { vec![20, 50] },
+            stopped: if a.quick { 10 } else { 100 },
+            running: if a.quick { 5 } else { 20 },
+        }
+    }
+}
+
+/// What the figures measure against.
+pub(crate) struct Env {
+    api: api::Api,
+    raw: raw::Raw,
+    docker: Docker,
+    preview: SocketAddr,
+    plan: Plan,
+}
+
+/// Everything the bench created, for cleanup; figures as they complete.
+pub(crate) struct Session {
+    instance: String,
+    dir: PathBuf,
+    raw_network: String,
+    docker: Docker,
+    child: Option<child::Child>,
+    figures: Vec<Figure>,
+}
+
+/// The CLI entry: run, print the Markdown, write the JSON. Exit 1 when a figure could not be
+/// taken or cleanup left something behind (a missed target is a result, not a failure).
+pub async fn run(args: BenchArgs) -> Result<i32> {
+    let report = run_report(&args).await?;
+    print!("{}", output::markdown(&report));
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("bench: JSON written to {}", path.display());
+    }
+    Ok(if report.error.is_none() && report.cleanup.ok {
+        0
+    } else {
+        1
+    })
+}
+
+/// Run the whole bench and return its report (also when a figure failed).
+pub async fn run_report(args: &BenchArgs) -> Result<Report> {
+    let plan = Plan::from_args(args);
+    let docker = crate::testkit::docker()
+        .await
+        .context("connecting to the Docker engine")?;
+    let image = match &args.image {
+        Some(i) => i.clone(),
+        None => crate::testkit::test_image().await?.to_string(),
+    };
+    let bin = match &args.sandboxd_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe().context("locating this executable")?,
+    };
+    let host = output::host(&docker).await;
+    let tag = format!("{:08x}", rand_u32());
+    let instance = format!("bench-{tag}");
+    let dir = std::env::temp_dir().join(format!("sandboxd-bench-{tag}"));
+    std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut session = Session {
+        raw_network: format!("sandboxd-bench-raw-{tag}"),
+        instance,
+        dir,
+        docker: docker.clone(),
+        child: None,
+        figures: Vec::new(),
+    };
+    eprintln!(
+        "bench: instance {}, data in {}, image {image}",
+        session.instance,
+        session.dir.display()
+    );
+    let outcome = tokio::select! {
+        r = measure(&mut session, &plan, &image, &bin) => r,
+        sig = interrupted() => Err(anyhow!("interrupted by {sig}")),
+    };
+    if let Err(e) = &outcome {
+        eprintln!("bench: {e:#}");
+    }
+    eprintln!("bench: cleaning up");
+    let cleanup = cleanup::run(&mut session).await;
+    Ok(Report::new(
+        &session, plan, host, image, cleanup, outcome.err(),
+    ))
+}
+
+async fn measure(s: &mut Session, plan: &Plan, image: &str, bin: &std::path::Path) -> Result<()> {
+    let limits = raw::Limits::serve_defaults();
+    let child = s.child.insert(child::Child::spawn(child::Spawn {
+        bin,
+        data_dir: &s.dir,
+        instance: &s.instance,
+        image,
+        limits,
+    })?);
+    let api = api::Api::new(&child.api, &s.instance)?;
+    let ready = child.wait_ready(api.client()).await?;
+    eprintln!("bench: sandboxd (pid {}) ready in {ready:?}", child.pid);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_rss = child.rss_mib()?;
+    let raw = raw::Raw::setup(
+        s.docker.clone(),
+        &s.instance,
+        &s.raw_network,
+        &s.dir,
+        image,
+        limits,
+    )
+    .await?;
+    let env = Env {
+        api,
+        raw,
+        docker: s.docker.clone(),
+        preview: child.preview_addr,
+        plan: plan.clone(),
+    };
+    let figures = &mut s.figures;
+    eprintln!("bench: 1/8 time to interactive");
+    figures.push(lifecycle::time_to_interactive(&env).await);
+    eprintln!("bench: 2-3/8 exec, stop and start");
+    figures.extend(lifecycle::exec_and_stop_start(&env).await?);
+    eprintln!("bench: 4/8 wake to first byte");
+    figures.push(wake::wake_to_first_byte(&env).await?);
+    eprintln!("bench: 5-6/8 proxy overhead and WebSocket");
+    figures.extend(proxy::proxy_and_websocket(&env).await?);
+    eprintln!("bench: 7/8 bursts");
+    figures.extend(burst::bursts(&env).await);
+    eprintln!("bench: 8/8 footprint");
+    let child = s.child.as_ref().context("child vanished")?;
+    figures.extend(footprint::footprint(&env, child, idle_rss).await?);
+    let empty: Vec<&str> = figures
+        .iter()
+        .filter(|f| f.samples == 0 || f.raw.is_some_and(|r| r.samples == 0))
+        .map(|f| f.name.as_str())
+        .collect();
+    if !empty.is_empty() {
+        return Err(anyhow!("no samples for: {}", empty.join(", ")));
+    }
+    Ok(())
+}
+
+/// Run `a` (sandboxd) and `b` (raw) `warmup + n` times each, alternating which goes first;
+/// the first `warmup` rounds are not recorded.
+pub(crate) async fn interleaved<A, B, FA, FB>(
+    n: usize,
+    warmup: usize,
+    what: &str,
+    mut a: A,
+    mut b: B,
+) -> (Series, Series)
+where
+    A: FnMut() -> FA,
+    B: FnMut() -> FB,
+    FA: Future<Output = Result<Duration>>,
+    FB: Future<Output = Result<Duration>>,
+{
+    let (mut sa, mut sb) = (Series::new(), Series::new());
+    for i in 0..warmup + n {
+        let (ra, rb) = if i % 2 == 0 {
+            let ra = a().await;
+            (ra, b().await)
+        } else {
+            let rb = b().await;
+            (a().await, rb)
+        };
+        if i >= warmup {
+            sa.record(&format!("{what} (sandboxd)"), ra);
+            sb.record(&format!("{what} (raw)"), rb);
+        }
+    }
+    (sa, sb)
+}
+
+/// Resolves on Ctrl-C or SIGTERM, naming it.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "Ctrl-C",
+            _ = term.recv() => "SIGTERM",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish() as u32
+}

@@ -1,0 +1,111 @@
+//! Rule: every call the bench makes to the sandboxd API goes through here, over one keep-alive
+//! client (as a real caller would), and anything but the expected status is an error carrying
+//! the status and body. An exec counts only when the command really ran and exited 0.
+
+use anyhow::{bail, Context, Result};
+use reqwest::{Client, Method};
+use serde_json::Value;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Api {
+    client: Client,
+    base: String,
+    instance: String,
+}
+
+impl Api {
+    pub fn new(base: &str, instance: &str) -> Result<Self> {
+        let client = Client::builder()
+            .timeout(Duration::from_secs(120))
+            .pool_max_idle_per_host(64)
+            .build()?;
+        Ok(Api {
+            client,
+            base: base.to_string(),
+            instance: instance.to_string(),
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<String>) -> Result<(u16, Value)> {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let resp = req.send().await.with_context(|| format!("calling {path}"))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await?;
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok((status, value))
+    }
+
+    async fn expect(&self, method: Method, path: &str, body: Option<String>, want: u16) -> Result<Value> {
+        let (status, v) = self.call(method.clone(), path, body).await?;
+        if status != want {
+            bail!("{method} {path}: {status} {v}");
+        }
+        Ok(v)
+    }
+
+    /// `POST /v1/sandboxes`; `None` sends an empty body. Returns the id.
+    pub async fn create(&self, body: Option<&str>) -> Result<String> {
+        let v = self
+            .expect(Method::POST, "/v1/sandboxes", body.map(str::to_string), 201)
+            .await?;
+        Ok(v["id"].as_str().context("create answered without an id")?.to_string())
+    }
+
+    /// `POST .../exec` of `["true"]`, which must exit 0.
+    pub async fn exec_true(&self, id: &str) -> Result<()> {
+        let body = r#"{"cmd":["true"]}"#.to_string();
+        let v = self
+            .expect(Method::POST, &format!("/v1/sandboxes/{id}/exec"), Some(body), 200)
+            .await?;
+        match v["exit_code"].as_i64() {
+            Some(0) => Ok(()),
+            other => bail!("exec of true in {id} exited with {other:?}: {v}"),
+        }
+    }
+
+    pub async fn stop(&self, id: &str) -> Result<()> {
+        self.expect(Method::POST, &format!("/v1/sandboxes/{id}/stop"), None, 200)
+            .await
+            .map(drop)
+    }
+
+    pub async fn start(&self, id: &str) -> Result<()> {
+        self.expect(Method::POST, &format!("/v1/sandboxes/{id}/start"), None, 200)
+            .await
+            .map(drop)
+    }
+
+    /// Remove container and workspace.
+    pub async fn purge(&self, id: &str) -> Result<()> {
+        let (status, v) = self
+            .call(Method::DELETE, &format!("/v1/sandboxes/{id}?purge=true"), None)
+            .await?;
+        if !(200..300).contains(&status) {
+            bail!("purge of {id}: {status} {v}");
+        }
+        Ok(())
+    }
+
+    /// The engine name of a sandbox's container.
+    pub fn container(&self, id: &str) -> String {
+        format!("s-{id}_{}", self.instance)
+    }
+
+    /// The network sandboxd put its containers on.
+    pub fn network(&self) -> String {
+        format!("sandboxd-{}", self.instance)
+    }
+
+    /// The Host header of a sandbox port's preview URL.
+    pub fn preview_host(id: &str, port: u16) -> String {
+        format!("s-{id}-{port}.preview.localhost")
+    }
+}

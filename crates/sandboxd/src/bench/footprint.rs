@@ -1,0 +1,133 @@
+//! Figure 8, footprint. Rule: sandboxd's own memory is the child's VmRSS read from /proc after a
+//! settling pause (idle, then with many stopped sandboxes, then with some of them running), and
+//! host memory per running idle sandbox is the drop in MemAvailable divided by the count — the
+//! same reading for raw containers — reported with a note that it is noisy (page cache, other
+//! processes and the engine itself move it too).
+
+use super::child::Child;
+use super::report::Figure;
+use super::stats::Series;
+use super::Env;
+use anyhow::{Context, Result};
+use futures_util::stream::{self, StreamExt};
+use std::time::Duration;
+
+const FOOTPRINT: &str = "8. Footprint";
+const SETTLE: Duration = Duration::from_secs(3);
+const CONCURRENCY: usize = 4;
+
+/// Host MemAvailable, in MiB.
+pub fn mem_available_mib() -> Result<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo")?;
+    let kib = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .context("no MemAvailable in /proc/meminfo")?;
+    Ok(kib / 1024.0)
+}
+
+fn rss_figure(name: String, child: &Child, note: String) -> Result<Figure> {
+    let rss = child.rss_mib()?;
+    Ok(Figure::new(FOOTPRINT, name, "MiB", &Series::single(rss), None).note(note))
+}
+
+/// Idle RSS was read at start-up; this adds the loaded readings and the per-sandbox memory.
+pub async fn footprint(env: &Env, child: &Child, idle_rss: f64) -> Result<Vec<Figure>> {
+    let mut out = vec![Figure::new(
+        FOOTPRINT,
+        "rss_idle",
+        "MiB",
+        &Series::single(idle_rss),
+        None,
+    )
+    .note("VmRSS of the sandboxd child once ready, before any sandbox existed")];
+    let (stopped, running) = (env.plan.stopped, env.plan.running);
+    // Create-then-stop, a few at a time, so at most CONCURRENCY extra sandboxes ever run.
+    let ids: Vec<String> = stream::iter(0..stopped)
+        .map(|_| async {
+            let id = env.api.create(None).await?;
+            env.api.stop(&id).await?;
+            Ok::<_, anyhow::Error>(id)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .filter_map(|r| async move {
+            r.map_err(|e| eprintln!("bench: footprint create+stop: {e:#}"))
+                .ok()
+        })
+        .collect()
+        .await;
+    tokio::time::sleep(SETTLE).await;
+    out.push(rss_figure(
+        format!("rss_{stopped}_stopped"),
+        child,
+        format!("{} of {stopped} sandboxes created and stopped", ids.len()),
+    )?);
+
+    let before = mem_available_mib()?;
+    let to_start: Vec<&String> = ids.iter().take(running).collect();
+    let started = count_ok(stream::iter(to_start).map(|id| env.api.start(id))).await;
+    tokio::time::sleep(SETTLE).await;
+    let after = mem_available_mib()?;
+    out.push(rss_figure(
+        format!("rss_{running}_running"),
+        child,
+        format!(
+            "{started} of them started again ({} known in total)",
+            ids.len()
+        ),
+    )?);
+    let per_sandbox = (before - after) / started.max(1) as f64;
+
+    let names: Vec<String> = stream::iter(0..running)
+        .map(|_| env.raw.create(None))
+        .buffer_unordered(CONCURRENCY)
+        .filter_map(|r| async move { r.ok() })
+        .collect()
+        .await;
+    let before_raw = mem_available_mib()?;
+    let raw_started = count_ok(stream::iter(&names).map(|n| env.raw.start(n))).await;
+    tokio::time::sleep(SETTLE).await;
+    let after_raw = mem_available_mib()?;
+    let per_raw = (before_raw - after_raw) / raw_started.max(1) as f64;
+    stream::iter(&names)
+        .for_each_concurrent(CONCURRENCY, |n| async move {
+            let _ = env.raw.remove(n).await;
+        })
+        .await;
+    out.push(
+        Figure::new(
+            FOOTPRINT,
+            "host_mem_per_running_sandbox",
+            "MiB",
+            &Series::single(per_sandbox),
+            Some(&Series::single(per_raw)),
+        )
+        .extra("sandboxes_started", started as f64)
+        .extra("raw_started", raw_started as f64)
+        .note(format!(
+            "MemAvailable drop over {SETTLE:?} after starting {started} idle sandboxes \
+             ({before:.0} → {after:.0} MiB) vs {raw_started} raw containers \
+             ({before_raw:.0} → {after_raw:.0} MiB), divided by the count; noisy: page cache, \
+             dockerd and anything else on the host move MemAvailable too"
+        )),
+    );
+    Ok(out)
+}
+
+/// Run futures a few at a time; how many succeeded.
+async fn count_ok<S, F>(s: S) -> usize
+where
+    S: futures_util::Stream<Item = F>,
+    F: std::future::Future<Output = Result<()>>,
+{
+    s.buffer_unordered(CONCURRENCY)
+        .filter(|r| {
+            if let Err(e) = r {
+                eprintln!("bench: footprint start: {e:#}");
+            }
+            std::future::ready(r.is_ok())
+        })
+        .count()
+        .await
+}

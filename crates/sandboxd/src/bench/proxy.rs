@@ -1,0 +1,127 @@
+//! Figures 5 and 6, what the preview proxy costs. Rule: the same running sandbox is loaded twice
+//! with identical requests (same path, same Host header) — once through the preview listener,
+//! once straight at its container address — in alternating rounds, so both see the same app, the
+//! same host guard and the same machine state; the difference is the proxy alone.
+
+use super::api::Api;
+use super::load::{self, LoadResult};
+use super::raw::container_ip;
+use super::report::Figure;
+use super::stats::Series;
+use super::wake::{until_served, FIXTURE_CREATE};
+use super::Env;
+use crate::testkit::ws::WsClient;
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const PROXY: &str = "5. Proxy overhead (HTTP, keep-alive, closed loop)";
+const WS: &str = "6. WebSocket echo round trip";
+/// Upper bound on requests in one load run (keeps memory for latencies bounded).
+const MAX_REQUESTS: u64 = 2_000_000;
+const WARMUP: Duration = Duration::from_millis(200);
+
+pub async fn proxy_and_websocket(env: &Env) -> Result<Vec<Figure>> {
+    let id = env.api.create(Some(FIXTURE_CREATE)).await?;
+    let result = measure(env, &id).await;
+    let _ = env.api.purge(&id).await;
+    result
+}
+
+async fn measure(env: &Env, id: &str) -> Result<Vec<Figure>> {
+    until_served(env, id).await?;
+    let ip = container_ip(&env.docker, &env.api.container(id), &env.api.network()).await?;
+    let direct = SocketAddr::new(ip, 3000);
+    let host = Api::preview_host(id, 3000);
+    let mut figures = Vec::new();
+    for &c in &env.plan.concurrency {
+        figures.push(http_level(env, &host, direct, c).await);
+    }
+    figures.push(websocket(env, &host, direct).await?);
+    Ok(figures)
+}
+
+async fn http_level(env: &Env, host: &str, direct: SocketAddr, c: usize) -> Figure {
+    let run = |addr, d| load::run(addr, host, c, d, MAX_REQUESTS);
+    run(env.preview, WARMUP).await;
+    run(direct, WARMUP).await;
+    let round = Duration::from_millis(env.plan.load_round_ms);
+    let (mut via, mut straight) = (LoadResult::empty(), LoadResult::empty());
+    for k in 0..env.plan.load_rounds {
+        if k % 2 == 0 {
+            via.merge(run(env.preview, round).await);
+            straight.merge(run(direct, round).await);
+        } else {
+            straight.merge(run(direct, round).await);
+            via.merge(run(env.preview, round).await);
+        }
+    }
+    let (rps_p, rps_d) = (via.rps(), straight.rps());
+    let f = Figure::new(
+        PROXY,
+        format!("http_c{c}"),
+        "ms",
+        &via.latency,
+        Some(&straight.latency),
+    );
+    let added = f.sandboxd.p50 - f.raw.map(|r| r.p50).unwrap_or(f64::NAN);
+    let tput = rps_p / rps_d;
+    let met = tput >= 0.9 && added < 0.2;
+    let note = format!(
+        "concurrency {c}: {rps_p:.0} req/s via the proxy vs {rps_d:.0} direct ({tput:.2}×); \
+         added p50 latency {added:.3} ms"
+    );
+    f.target("throughput ≥ 0.90× direct and added p50 < 0.2 ms", met)
+        .extra("concurrency", c as f64)
+        .extra("rps_sandboxd", rps_p)
+        .extra("rps_raw", rps_d)
+        .extra("throughput_ratio", tput)
+        .extra("added_p50_ms", added)
+        .note(note)
+}
+
+/// One echo round trip on an open WebSocket.
+async fn rtt(ws: &mut WsClient, i: usize) -> Result<Duration> {
+    let msg = format!("bench-{i}");
+    let t = Instant::now();
+    ws.send_text(&msg).await?;
+    let got = tokio::time::timeout(Duration::from_secs(10), ws.recv_text())
+        .await
+        .context("echo took over 10 s")??;
+    anyhow::ensure!(got == msg, "echo returned {got:?} for {msg:?}");
+    Ok(t.elapsed())
+}
+
+async fn websocket(env: &Env, host: &str, direct: SocketAddr) -> Result<Figure> {
+    let mut via = WsClient::connect(env.preview, host, "/ws")
+        .await
+        .context("WebSocket through the proxy")?;
+    let mut straight = WsClient::connect(direct, host, "/ws")
+        .await
+        .context("WebSocket direct")?;
+    let (mut s, mut r) = (Series::new(), Series::new());
+    for i in 0..env.plan.n_fast + 5 {
+        let (a, b) = if i % 2 == 0 {
+            let a = rtt(&mut via, i).await;
+            (a, rtt(&mut straight, i).await)
+        } else {
+            let b = rtt(&mut straight, i).await;
+            (rtt(&mut via, i).await, b)
+        };
+        let broken = a.is_err() || b.is_err();
+        if i >= 5 {
+            s.record("WebSocket echo via the proxy", a);
+            r.record("WebSocket echo direct", b);
+        }
+        if broken {
+            break;
+        }
+    }
+    let _ = via.close().await;
+    let _ = straight.close().await;
+    let f = Figure::new(WS, "websocket_echo", "ms", &s, Some(&r));
+    let added = f.sandboxd.p50 - f.raw.map(|r| r.p50).unwrap_or(f64::NAN);
+    Ok(f.extra("added_p50_ms", added).note(format!(
+        "one text frame out and back on an open connection; the proxy adds {added:.3} ms at p50"
+    )))
+}

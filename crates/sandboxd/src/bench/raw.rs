@@ -1,0 +1,272 @@
+//! Rule: the raw baseline is what a careful caller of the Docker Engine API would do to get the
+//! same sandbox — same image, our init as PID 1 (bind-mounted read-only at /.sandboxd/init as the
+//! entrypoint), user 1000:1000, no capabilities, no-new-privileges, read-only root, the same
+//! tmpfs mounts, limits and log settings, a bind-mounted home — on a bridge network the bench owns.
+//! Every raw object carries the label `io.sandboxd.bench=<bench instance>` (never sandboxd's own
+//! instance label, which its reconciler would claim), so cleanup can find it.
+
+use anyhow::{Context, Result};
+use bollard::container::{
+    Config, CreateContainerOptions, RemoveContainerOptions, StopContainerOptions,
+};
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::models::{HostConfig, HostConfigLogConfig, Mount, MountTypeEnum, ResourcesUlimits};
+use bollard::network::CreateNetworkOptions;
+use bollard::Docker;
+use futures_util::StreamExt;
+use sandboxd_engine::init_binary;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Label on every raw container and the raw network; its value is the bench instance.
+pub const BENCH_LABEL: &str = "io.sandboxd.bench";
+const INIT_PATH: &str = "/.sandboxd/init";
+const HOME: &str = "/home/sandbox";
+/// sandboxd stops with a 3 s grace and tells init 500 ms less.
+pub const STOP_GRACE_S: i64 = 3;
+const INIT_GRACE_MS: u64 = 2500;
+
+/// Per-sandbox limits, passed to the child sandboxd as flags and applied to raw containers.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub memory_mb: u64,
+    pub cpus: f64,
+    pub pids: u64,
+    pub nofile: u64,
+    pub tmp_mb: u64,
+}
+
+impl Limits {
+    /// `sandboxd serve`'s own defaults.
+    pub fn serve_defaults() -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1) as f64;
+        Limits {
+            memory_mb: 2048,
+            cpus: cores.min(2.0),
+            pids: 1024,
+            nofile: 8192,
+            tmp_mb: 512,
+        }
+    }
+}
+
+pub struct Raw {
+    pub docker: Docker,
+    pub network: String,
+    instance: String,
+    image: String,
+    limits: Limits,
+    init: PathBuf,
+    homes: PathBuf,
+    next: AtomicU64,
+}
+
+impl Raw {
+    /// Create the raw network and write our init where containers can mount it.
+    pub async fn setup(
+        docker: Docker,
+        instance: &str,
+        network: &str,
+        dir: &Path,
+        image: &str,
+        limits: Limits,
+    ) -> Result<Self> {
+        let network = network.to_string();
+        let opts = CreateNetworkOptions {
+            name: network.clone(),
+            check_duplicate: true,
+            driver: "bridge".to_string(),
+            options: HashMap::from([(
+                "com.docker.network.bridge.enable_icc".to_string(),
+                "false".to_string(),
+            )]),
+            labels: HashMap::from([(BENCH_LABEL.to_string(), instance.to_string())]),
+            ..Default::default()
+        };
+        docker
+            .create_network(opts)
+            .await
+            .with_context(|| format!("creating network {network}"))?;
+        let init = init_binary::install(&dir.join("raw-bin")).context("writing the init")?;
+        let homes = dir.join("raw-homes");
+        std::fs::create_dir_all(&homes)?;
+        Ok(Raw {
+            docker,
+            network,
+            instance: instance.to_string(),
+            image: image.to_string(),
+            limits,
+            init,
+            homes,
+            next: AtomicU64::new(0),
+        })
+    }
+
+    /// A fresh container name and its home (`workspace/` inside, owned by 1000:1000).
+    fn home_for(&self) -> Result<(String, PathBuf)> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{}-{n}", self.network);
+        let home = self.homes.join(&name);
+        std::fs::create_dir_all(home.join("workspace"))?;
+        for p in [home.clone(), home.join("workspace")] {
+            std::os::unix::fs::chown(&p, Some(1000), Some(1000))
+                .with_context(|| format!("chown {}", p.display()))?;
+        }
+        Ok((name, home))
+    }
+
+    /// Create (not start) a container; `start` becomes init's `SANDBOXD_START`.
+    pub async fn create(&self, start: Option<&str>) -> Result<String> {
+        let (name, home) = self.home_for()?;
+        let l = self.limits;
+        let bind = |source: &Path, target: &str, read_only| Mount {
+            target: Some(target.into()),
+            source: Some(source.display().to_string()),
+            typ: Some(MountTypeEnum::BIND),
+            read_only: Some(read_only),
+            ..Default::default()
+        };
+        let tmpfs = HashMap::from([
+            (
+                "/tmp".to_string(),
+                format!("rw,nosuid,nodev,size={}m,mode=1777", l.tmp_mb),
+            ),
+            (
+                "/var/tmp".to_string(),
+                "rw,nosuid,nodev,size=128m,mode=1777".to_string(),
+            ),
+            (
+                "/run".to_string(),
+                "rw,nosuid,nodev,size=16m,mode=1777".to_string(),
+            ),
+        ]);
+        let host_config = HostConfig {
+            cap_drop: Some(vec!["ALL".into()]),
+            security_opt: Some(vec!["no-new-privileges:true".into()]),
+            readonly_rootfs: Some(true),
+            privileged: Some(false),
+            memory: Some((l.memory_mb * 1024 * 1024) as i64),
+            memory_swap: Some((l.memory_mb * 1024 * 1024) as i64),
+            nano_cpus: Some((l.cpus * 1e9) as i64),
+            pids_limit: Some(l.pids as i64),
+            ulimits: Some(vec![ResourcesUlimits {
+                name: Some("nofile".into()),
+                soft: Some(l.nofile as i64),
+                hard: Some(l.nofile as i64),
+            }]),
+            tmpfs: Some(tmpfs),
+            mounts: Some(vec![bind(&home, HOME, false), bind(&self.init, INIT_PATH, true)]),
+            network_mode: Some(self.network.clone()),
+            log_config: Some(HostConfigLogConfig {
+                typ: Some("json-file".into()),
+                config: Some(HashMap::from([
+                    ("max-size".to_string(), "5m".to_string()),
+                    ("max-file".to_string(), "2".to_string()),
+                ])),
+            }),
+            ..Default::default()
+        };
+        let mut env = vec![
+            format!("HOME={HOME}"),
+            "USER=sandbox".to_string(),
+            format!("SANDBOX_ID={name}"),
+            format!("SANDBOXD_STOP_GRACE_MS={INIT_GRACE_MS}"),
+        ];
+        if let Some(s) = start {
+            env.push(format!("SANDBOXD_START={s}"));
+        }
+        let config = Config {
+            hostname: Some(name.clone()),
+            image: Some(self.image.clone()),
+            user: Some("1000:1000".into()),
+            env: Some(env),
+            entrypoint: Some(vec![INIT_PATH.to_string()]),
+            cmd: Some(Vec::new()),
+            working_dir: Some(HOME.to_string()),
+            labels: Some(HashMap::from([(
+                BENCH_LABEL.to_string(),
+                self.instance.clone(),
+            )])),
+            stop_timeout: Some(10),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let opts = CreateContainerOptions {
+            name: name.clone(),
+            platform: None,
+        };
+        self.docker.create_container(Some(opts), config).await?;
+        Ok(name)
+    }
+
+    pub async fn start(&self, name: &str) -> Result<()> {
+        Ok(self.docker.start_container::<String>(name, None).await?)
+    }
+
+    pub async fn stop(&self, name: &str) -> Result<()> {
+        let opts = StopContainerOptions { t: STOP_GRACE_S };
+        Ok(self.docker.stop_container(name, Some(opts)).await?)
+    }
+
+    pub async fn remove(&self, name: &str) -> Result<()> {
+        let opts = RemoveContainerOptions {
+            force: true,
+            v: true,
+            link: false,
+        };
+        Ok(self.docker.remove_container(name, Some(opts)).await?)
+    }
+
+    /// Run `true` the way sandboxd's runtime runs an exec: create, start attached, drain the
+    /// output, inspect for the exit code.
+    pub async fn exec_true(&self, name: &str) -> Result<()> {
+        let opts = CreateExecOptions {
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            attach_stdin: Some(false),
+            tty: Some(false),
+            env: Some(Vec::<String>::new()),
+            cmd: Some(vec!["true".to_string()]),
+            user: Some("1000:1000".to_string()),
+            working_dir: Some(format!("{HOME}/workspace")),
+            ..Default::default()
+        };
+        let created = self.docker.create_exec(name, opts).await?;
+        let start = StartExecOptions {
+            detach: false,
+            tty: false,
+            output_capacity: Some(64 * 1024),
+        };
+        if let StartExecResults::Attached { mut output, .. } =
+            self.docker.start_exec(&created.id, Some(start)).await?
+        {
+            while let Some(item) = output.next().await {
+                item?;
+            }
+        }
+        let code = self.docker.inspect_exec(&created.id).await?.exit_code;
+        anyhow::ensure!(code == Some(0), "raw exec of true exited with {code:?}");
+        Ok(())
+    }
+
+    pub async fn ip(&self, name: &str) -> Result<IpAddr> {
+        container_ip(&self.docker, name, &self.network).await
+    }
+}
+
+/// The address of a container on a network.
+pub async fn container_ip(docker: &Docker, name: &str, network: &str) -> Result<IpAddr> {
+    let info = docker.inspect_container(name, None).await?;
+    info.network_settings
+        .and_then(|n| n.networks)
+        .and_then(|mut nets| nets.remove(network))
+        .and_then(|ep| ep.ip_address)
+        .filter(|ip| !ip.is_empty())
+        .with_context(|| format!("{name} has no address on {network}"))?
+        .parse()
+        .context("container address")
+}
