@@ -19,11 +19,7 @@ pub async fn forward(
     port: u16,
     guard: ConnectionGuard,
 ) -> Response<ProxyBody> {
-    let html = req
-        .headers()
-        .get(hyper::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
+    let html = headers::wants_html(req.headers());
     let (mut parts, body) = req.into_parts();
     let Ok(uri) = upstream_uri(ip, port, &parts.uri) else {
         return pages::error(

@@ -6,7 +6,7 @@
 use crate::body::ProxyBody;
 use crate::{forward, headers, pages, upgrade, Proxy};
 use hyper::body::Incoming;
-use hyper::header::{ACCEPT, HOST};
+use hyper::header::HOST;
 use hyper::{Method, Request, Response, StatusCode};
 use sandboxd_core::{parse_preview_host, ErrorCode, PreviewTarget};
 use sandboxd_engine::{ConnectionGuard, EngineError, WakeTarget};
@@ -18,7 +18,7 @@ pub async fn handle(
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<ProxyBody> {
-    let html = wants_html(&req);
+    let html = headers::wants_html(req.headers());
     let host = req
         .headers()
         .get(HOST)
@@ -147,12 +147,4 @@ fn engine_error(e: EngineError, html: bool) -> Response<ProxyBody> {
         StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let retry = matches!(code, ErrorCode::Capacity | ErrorCode::RuntimeUnavailable).then_some(30);
     pages::error(code, status, &e.to_string(), html, retry)
-}
-
-fn wants_html(req: &Request<Incoming>) -> bool {
-    req.headers()
-        .get_all(ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("text/html"))
 }

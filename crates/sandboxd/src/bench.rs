@@ -167,7 +167,12 @@ pub async fn run_report(args: &BenchArgs) -> Result<Report> {
     eprintln!("bench: cleaning up");
     let cleanup = cleanup::run(&mut session).await;
     Ok(Report::new(
-        &session, plan, host, image, cleanup, outcome.err(),
+        &session,
+        plan,
+        host,
+        image,
+        cleanup,
+        outcome.err(),
     ))
 }
 

@@ -127,6 +127,53 @@ async fn restart_keeps_running_sandboxes_and_removes_orphans() {
     assert_eq!(out, "still-here\n");
 }
 
+#[tokio::test]
+async fn a_create_interrupted_by_a_crash_is_finished_at_boot() {
+    let s = TestServer::start().await.unwrap();
+    let id = s.create(r#"{"id":"halfway"}"#).await.unwrap();
+    let cfg = {
+        let mut c = TestServer::config(s.data.path());
+        c.instance = s.instance.clone();
+        c
+    };
+    let name = s.container_name(&id);
+    let (data, _instance) = s.stop_keep().await;
+    // As if sandboxd died between writing `creating` and starting the container.
+    sql(
+        data.path(),
+        "UPDATE sandboxes SET status='creating' WHERE id='halfway'",
+    );
+    let d = docker().await.unwrap();
+    d.remove_container(
+        &name,
+        Some(RemoveContainerOptions {
+            force: true,
+            ..Default::default()
+        }),
+    )
+    .await
+    .unwrap();
+    let s = TestServer::start_in(data, cfg).await.unwrap();
+    let (_, v) = s
+        .call("GET", &format!("/v1/sandboxes/{id}"), None)
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "running", "{v}");
+    assert_eq!(container_running(&name).await, Some(true));
+}
+
+fn sql(data: &std::path::Path, statement: &str) {
+    let ok = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3;c=sqlite3.connect('{}');c.execute(\"{statement}\");c.commit()",
+            data.join("state/sandboxd.db").display()
+        ))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
 /// Delete one row directly in the database file (simulating lost state).
 fn rusqlite_delete(data: &std::path::Path, id: &str) -> usize {
     let out = std::process::Command::new("python3")

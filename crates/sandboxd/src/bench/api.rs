@@ -36,14 +36,23 @@ impl Api {
         if let Some(b) = body {
             req = req.header("content-type", "application/json").body(b);
         }
-        let resp = req.send().await.with_context(|| format!("calling {path}"))?;
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("calling {path}"))?;
         let status = resp.status().as_u16();
         let text = resp.text().await?;
         let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Ok((status, value))
     }
 
-    async fn expect(&self, method: Method, path: &str, body: Option<String>, want: u16) -> Result<Value> {
+    async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        want: u16,
+    ) -> Result<Value> {
         let (status, v) = self.call(method.clone(), path, body).await?;
         if status != want {
             bail!("{method} {path}: {status} {v}");
@@ -56,14 +65,22 @@ impl Api {
         let v = self
             .expect(Method::POST, "/v1/sandboxes", body.map(str::to_string), 201)
             .await?;
-        Ok(v["id"].as_str().context("create answered without an id")?.to_string())
+        Ok(v["id"]
+            .as_str()
+            .context("create answered without an id")?
+            .to_string())
     }
 
     /// `POST .../exec` of `["true"]`, which must exit 0.
     pub async fn exec_true(&self, id: &str) -> Result<()> {
         let body = r#"{"cmd":["true"]}"#.to_string();
         let v = self
-            .expect(Method::POST, &format!("/v1/sandboxes/{id}/exec"), Some(body), 200)
+            .expect(
+                Method::POST,
+                &format!("/v1/sandboxes/{id}/exec"),
+                Some(body),
+                200,
+            )
             .await?;
         match v["exit_code"].as_i64() {
             Some(0) => Ok(()),
@@ -78,15 +95,24 @@ impl Api {
     }
 
     pub async fn start(&self, id: &str) -> Result<()> {
-        self.expect(Method::POST, &format!("/v1/sandboxes/{id}/start"), None, 200)
-            .await
-            .map(drop)
+        self.expect(
+            Method::POST,
+            &format!("/v1/sandboxes/{id}/start"),
+            None,
+            200,
+        )
+        .await
+        .map(drop)
     }
 
     /// Remove container and workspace.
     pub async fn purge(&self, id: &str) -> Result<()> {
         let (status, v) = self
-            .call(Method::DELETE, &format!("/v1/sandboxes/{id}?purge=true"), None)
+            .call(
+                Method::DELETE,
+                &format!("/v1/sandboxes/{id}?purge=true"),
+                None,
+            )
             .await?;
         if !(200..300).contains(&status) {
             bail!("purge of {id}: {status} {v}");

@@ -94,10 +94,7 @@ pub async fn run(s: &mut Session) -> CleanupReport {
 async fn containers(s: &Session, label: &str) -> Vec<String> {
     let opts = ListContainersOptions {
         all: true,
-        filters: HashMap::from([(
-            "label".to_string(),
-            vec![format!("{label}={}", s.instance)],
-        )]),
+        filters: HashMap::from([("label".to_string(), vec![format!("{label}={}", s.instance)])]),
         ..Default::default()
     };
     match s.docker.list_containers(Some(opts)).await {
@@ -117,9 +114,7 @@ async fn bridge_of(s: &Session, network: &str) -> Option<String> {
         .inspect_network(network, None::<InspectNetworkOptions<String>>)
         .await
         .ok()?;
-    info.options?
-        .get("com.docker.network.bridge.name")
-        .cloned()
+    info.options?.get("com.docker.network.bridge.name").cloned()
 }
 
 /// How many INPUT rules still name `bridge` (0 when iptables cannot be read).

@@ -16,8 +16,19 @@ const FOOTPRINT: &str = "8. Footprint";
 const SETTLE: Duration = Duration::from_secs(3);
 const CONCURRENCY: usize = 4;
 
-/// Host MemAvailable, in MiB.
-pub fn mem_available_mib() -> Result<f64> {
+/// Host MemAvailable in MiB, averaged over five readings 200 ms apart (it jitters).
+async fn mem_available_mib() -> Result<f64> {
+    let mut sum = 0.0;
+    for i in 0..5 {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        sum += mem_available_once()?;
+    }
+    Ok(sum / 5.0)
+}
+
+fn mem_available_once() -> Result<f64> {
     let text = std::fs::read_to_string("/proc/meminfo")?;
     let kib = text
         .lines()
@@ -64,11 +75,11 @@ pub async fn footprint(env: &Env, child: &Child, idle_rss: f64) -> Result<Vec<Fi
         format!("{} of {stopped} sandboxes created and stopped", ids.len()),
     )?);
 
-    let before = mem_available_mib()?;
+    let before = mem_available_mib().await?;
     let to_start: Vec<&String> = ids.iter().take(running).collect();
     let started = count_ok(stream::iter(to_start).map(|id| env.api.start(id))).await;
     tokio::time::sleep(SETTLE).await;
-    let after = mem_available_mib()?;
+    let after = mem_available_mib().await?;
     out.push(rss_figure(
         format!("rss_{running}_running"),
         child,
@@ -78,6 +89,12 @@ pub async fn footprint(env: &Env, child: &Child, idle_rss: f64) -> Result<Vec<Fi
         ),
     )?);
     let per_sandbox = (before - after) / started.max(1) as f64;
+    let containers: Vec<String> = ids
+        .iter()
+        .take(running)
+        .map(|id| env.api.container(id))
+        .collect();
+    let cgroup_s = cgroup_series(env, &containers).await;
 
     let names: Vec<String> = stream::iter(0..running)
         .map(|_| env.raw.create(None))
@@ -85,11 +102,12 @@ pub async fn footprint(env: &Env, child: &Child, idle_rss: f64) -> Result<Vec<Fi
         .filter_map(|r| async move { r.ok() })
         .collect()
         .await;
-    let before_raw = mem_available_mib()?;
+    let before_raw = mem_available_mib().await?;
     let raw_started = count_ok(stream::iter(&names).map(|n| env.raw.start(n))).await;
     tokio::time::sleep(SETTLE).await;
-    let after_raw = mem_available_mib()?;
+    let after_raw = mem_available_mib().await?;
     let per_raw = (before_raw - after_raw) / raw_started.max(1) as f64;
+    let cgroup_r = cgroup_series(env, &names).await;
     stream::iter(&names)
         .for_each_concurrent(CONCURRENCY, |n| async move {
             let _ = env.raw.remove(n).await;
@@ -106,13 +124,60 @@ pub async fn footprint(env: &Env, child: &Child, idle_rss: f64) -> Result<Vec<Fi
         .extra("sandboxes_started", started as f64)
         .extra("raw_started", raw_started as f64)
         .note(format!(
-            "MemAvailable drop over {SETTLE:?} after starting {started} idle sandboxes \
+            "MemAvailable drop (mean of 5 readings each side) {SETTLE:?} after starting {started} idle sandboxes \
              ({before:.0} → {after:.0} MiB) vs {raw_started} raw containers \
              ({before_raw:.0} → {after_raw:.0} MiB), divided by the count; noisy: page cache, \
              dockerd and anything else on the host move MemAvailable too"
         )),
     );
+    out.push(
+        Figure::new(
+            FOOTPRINT,
+            "container_mem_per_running_sandbox",
+            "MiB",
+            &cgroup_s,
+            Some(&cgroup_r),
+        )
+        .note(
+            "memory cgroup usage minus inactive file cache of each running idle container (the \
+             Docker stats API, as `docker stats` shows it), one sample per container; only what \
+             runs inside the container, not the engine's per-container shim",
+        ),
+    );
     Ok(out)
+}
+
+/// Memory of each container as `docker stats` computes it (usage − inactive file), in MiB.
+async fn cgroup_series(env: &Env, names: &[String]) -> Series {
+    let mut series = Series::new();
+    for name in names {
+        series.record_value("container memory", container_mem(env, name).await);
+    }
+    series
+}
+
+async fn container_mem(env: &Env, name: &str) -> Result<f64> {
+    use bollard::container::{MemoryStatsStats, StatsOptions};
+    let opts = StatsOptions {
+        stream: false,
+        one_shot: true,
+    };
+    let stats = env
+        .docker
+        .stats(name, Some(opts))
+        .next()
+        .await
+        .context("no stats")??;
+    let m = stats.memory_stats;
+    let usage = m
+        .usage
+        .context("no memory usage (container not running?)")?;
+    let inactive = match m.stats {
+        Some(MemoryStatsStats::V1(v1)) => v1.total_inactive_file,
+        Some(MemoryStatsStats::V2(v2)) => v2.inactive_file,
+        None => 0,
+    };
+    Ok(usage.saturating_sub(inactive) as f64 / (1024.0 * 1024.0))
 }
 
 /// Run futures a few at a time; how many succeeded.

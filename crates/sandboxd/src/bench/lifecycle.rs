@@ -36,12 +36,14 @@ async fn raw_tti(env: &Env) -> Result<Duration> {
     let t = Instant::now();
     let created = env.raw.create(None).await;
     let result = match &created {
-        Ok(name) => async {
-            env.raw.start(name).await?;
-            env.raw.exec_true(name).await?;
-            Ok(t.elapsed())
+        Ok(name) => {
+            async {
+                env.raw.start(name).await?;
+                env.raw.exec_true(name).await?;
+                Ok(t.elapsed())
+            }
+            .await
         }
-        .await,
         Err(e) => Err(anyhow!("{e:#}")),
     };
     if let Ok(name) = created {

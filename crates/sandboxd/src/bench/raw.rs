@@ -130,19 +130,15 @@ impl Raw {
             read_only: Some(read_only),
             ..Default::default()
         };
+        // As sandboxd's spec: tmpfs owned by the sandbox user, plus init's own state dir.
+        let tmpfs_opts = |mb: u64, mode: &str| {
+            format!("rw,nosuid,nodev,size={mb}m,uid=1000,gid=1000,mode={mode}")
+        };
         let tmpfs = HashMap::from([
-            (
-                "/tmp".to_string(),
-                format!("rw,nosuid,nodev,size={}m,mode=1777", l.tmp_mb),
-            ),
-            (
-                "/var/tmp".to_string(),
-                "rw,nosuid,nodev,size=128m,mode=1777".to_string(),
-            ),
-            (
-                "/run".to_string(),
-                "rw,nosuid,nodev,size=16m,mode=1777".to_string(),
-            ),
+            ("/tmp".to_string(), tmpfs_opts(l.tmp_mb, "1777")),
+            ("/var/tmp".to_string(), tmpfs_opts(128, "1777")),
+            ("/run".to_string(), tmpfs_opts(16, "1777")),
+            ("/run/sandboxd".to_string(), tmpfs_opts(1, "700")),
         ]);
         let host_config = HostConfig {
             cap_drop: Some(vec!["ALL".into()]),
@@ -159,7 +155,10 @@ impl Raw {
                 hard: Some(l.nofile as i64),
             }]),
             tmpfs: Some(tmpfs),
-            mounts: Some(vec![bind(&home, HOME, false), bind(&self.init, INIT_PATH, true)]),
+            mounts: Some(vec![
+                bind(&home, HOME, false),
+                bind(&self.init, INIT_PATH, true),
+            ]),
             network_mode: Some(self.network.clone()),
             log_config: Some(HostConfigLogConfig {
                 typ: Some("json-file".into()),

@@ -202,7 +202,7 @@ mod tests {
         let r = Series::single(2.0);
         let f = Figure::new("1. X", "x", "ms", &s, Some(&r)).target("≤ 1.15× raw", false);
         assert_eq!(f.ratio.map(|r| r.p50), Some(1.5));
-        let md = tables(&[f.clone()]);
+        let md = tables(std::slice::from_ref(&f));
         assert!(md.contains("### 1. X"));
         assert!(md.contains("**missed**"));
         assert!(md.contains("1.50×"));

@@ -34,10 +34,15 @@ impl Series {
         self.samples.push(ms(d));
     }
 
-    /// Record a measurement outcome: its duration, or a failure (reported once on stderr).
+    /// Record a timed outcome: its duration in ms, or a failure.
     pub fn record(&mut self, what: &str, r: anyhow::Result<Duration>) {
+        self.record_value(what, r.map(ms));
+    }
+
+    /// Record an outcome: its value, or a failure (the first one is reported on stderr).
+    pub fn record_value(&mut self, what: &str, r: anyhow::Result<f64>) {
         match r {
-            Ok(d) => self.push_ms(d),
+            Ok(v) => self.push(v),
             Err(e) => {
                 if self.failures == 0 {
                     eprintln!("bench: {what} failed: {e:#}");
