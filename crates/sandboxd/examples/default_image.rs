@@ -1,6 +1,6 @@
 //! Build (or confirm) the default sandbox image by hand, printing progress:
 //! `cargo run -p sandboxd --example default_image -- [--force] [--method auto|dockerfile|debootstrap]
-//! [--base IMAGE] [--tag TAG]`.
+//! [--base IMAGE] [--tag TAG] [--mirror URL] [--security-mirror URL|none]`.
 
 use anyhow::{bail, Result};
 use sandboxd::image::{ensure_default_image, DefaultImageOptions};
@@ -19,6 +19,8 @@ async fn main() -> Result<()> {
             "--method" => opts.method = value()?.parse()?,
             "--base" => opts.base_image = value()?,
             "--tag" => opts.tag = value()?,
+            "--mirror" => opts.mirror = value()?,
+            "--security-mirror" => opts.security_mirror = Some(value()?).filter(|m| m != "none"),
             other => bail!("unknown argument {other}"),
         }
     }

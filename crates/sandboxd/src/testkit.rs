@@ -123,6 +123,7 @@ impl TestServer {
         if let Some(r) = self.running.take() {
             r.shutdown().await;
         }
+        // Test support only: a machine that cannot make a temp dir cannot run the tests at all.
         let data = std::mem::replace(&mut self.data, tempfile::tempdir().expect("tempdir"));
         let instance = std::mem::take(&mut self.instance);
         (data, instance)

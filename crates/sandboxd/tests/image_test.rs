@@ -171,7 +171,7 @@ async fn default_image_end_to_end_when_enabled() {
     assert_eq!(again.built, None);
     assert_eq!(again.id, built.id);
 
-    let check = "node -v && npm -v && python3 -V && uv --version && git --version && rg --version | head -1 \
+    let check = "node -v && npm -v && python3 -V && uv --version && git --version && rg --version | sed -n 1p \
                  && fd --version && jq --version && ls -A /etc/sandboxd/skel && cat /etc/sandboxd/image-info";
     let (code, out) = run(&docker, &built.tag, &["bash", "-lc", check]).await;
     eprintln!("{out}");

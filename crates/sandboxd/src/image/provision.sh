@@ -44,7 +44,7 @@ path-include /usr/share/locale/locale.alias
 END
 
 step "apt: updating package lists"
-apt-get update -q
+apt-get update -q --error-on=any
 step "apt: upgrading the base system"
 apt-get -y -q -o Dpkg::Options::=--force-confold upgrade
 step "apt: installing ${#packages[@]} packages: ${packages[*]}"
