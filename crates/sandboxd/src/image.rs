@@ -1,7 +1,8 @@
 //! Sandbox images. The rule this module owns: an image we build is its tag plus a
 //! `sandboxd.recipe` label holding the hash of everything that went into it; "ensuring" an image
 //! reuses a tagged image whose label matches and otherwise builds it — by a Dockerfile build
-//! when a Debian base image is at hand, else by debootstrap — and re-tags, never deletes.
+//! when a Debian base image is at hand, else by debootstrap. A rebuilt default image replaces
+//! the old one only if no container uses it; test images are never deleted.
 
 mod debootstrap;
 mod dockerfile;

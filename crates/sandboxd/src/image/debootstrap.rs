@@ -27,7 +27,7 @@ pub(crate) fn usable() -> bool {
     is_root()
 }
 
-/// Build and load the image; returns what provision.sh reported. `finish` turns the report
+/// Build and load the image; returns what provision.sh recorded. `finish` turns the report
 /// into the final image config (labels) before the rootfs is loaded.
 pub(crate) async fn build(
     docker: &Docker,
