@@ -14,6 +14,7 @@ mod http;
 mod lifecycle;
 mod load;
 mod output;
+mod plan;
 mod proxy;
 mod raw;
 mod report;
@@ -22,72 +23,17 @@ mod wake;
 
 pub use cleanup::CleanupReport;
 pub use output::{Host, Report};
+pub use plan::{BenchArgs, Plan};
 pub use report::{Figure, Ratio};
 pub use stats::Summary;
 
 use anyhow::{anyhow, Context, Result};
 use bollard::Docker;
-use serde::Serialize;
 use stats::Series;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct BenchArgs {
-    /// Small N, short load runs, small bursts: the whole run takes about a minute.
-    #[arg(long)]
-    pub quick: bool,
-    /// Also write the results as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Samples of the lifecycle figures (time to interactive, stop/start, wake); exec and
-    /// WebSocket take five times as many. Default 20 (quick: 3).
-    #[arg(long, value_name = "N")]
-    pub iterations: Option<usize>,
-    /// Image to run; it must have `sandboxd-fixture` on PATH. Default: the busybox test image,
-    /// built locally.
-    #[arg(long)]
-    pub image: Option<String>,
-    /// The sandboxd binary to start as the child (default: this executable).
-    #[arg(long, hide = true)]
-    pub sandboxd_bin: Option<PathBuf>,
-}
-
-/// How much of everything to measure.
-#[derive(Debug, Clone, Serialize)]
-pub struct Plan {
-    pub quick: bool,
-    /// Samples of lifecycle figures.
-    pub n: usize,
-    /// Samples of cheap figures (exec, WebSocket).
-    pub n_fast: usize,
-    pub concurrency: Vec<usize>,
-    pub load_rounds: usize,
-    /// Length of one load round per side, in ms.
-    pub load_round_ms: u64,
-    pub bursts: Vec<usize>,
-    pub stopped: usize,
-    pub running: usize,
-}
-
-impl Plan {
-    pub fn from_args(a: &BenchArgs) -> Self {
-        let n = a.iterations.unwrap_or(if a.quick { 3 } else { 20 }).max(1);
-        Plan {
-            quick: a.quick,
-            n,
-            n_fast: n * 5,
-            concurrency: vec![1, 16, 64],
-            load_rounds: if a.quick { 1 } else { 3 },
-            load_round_ms: if a.quick { 1000 } else { 2000 },
-            bursts: if a.quick { vec![5, 10] } else { vec![20, 50] },
-            stopped: if a.quick { 10 } else { 100 },
-            running: if a.quick { 5 } else { 20 },
-        }
-    }
-}
 
 /// What the figures measure against.
 pub(crate) struct Env {
@@ -95,6 +41,8 @@ pub(crate) struct Env {
     raw: raw::Raw,
     docker: Docker,
     preview: SocketAddr,
+    /// The sandboxd child, for CPU readings.
+    child_pid: u32,
     plan: Plan,
 }
 
@@ -204,31 +152,61 @@ async fn measure(s: &mut Session, plan: &Plan, image: &str, bin: &std::path::Pat
         raw,
         docker: s.docker.clone(),
         preview: child.preview_addr,
+        child_pid: child.pid,
         plan: plan.clone(),
     };
     let figures = &mut s.figures;
+    // A figure that cannot be taken is reported and the others are still measured.
+    let mut failed: Vec<String> = Vec::new();
+    let mut add = |what: &str, r: Result<Vec<Figure>>| match r {
+        Ok(f) => figures.extend(f),
+        Err(e) => {
+            eprintln!("bench: {what} failed: {e:#}");
+            failed.push(format!("{what}: {e:#}"));
+        }
+    };
     eprintln!("bench: 1/8 time to interactive");
-    figures.push(lifecycle::time_to_interactive(&env).await);
+    add(
+        "time to interactive",
+        Ok(vec![lifecycle::time_to_interactive(&env).await]),
+    );
     eprintln!("bench: 2-3/8 exec, stop and start");
-    figures.extend(lifecycle::exec_and_stop_start(&env).await?);
+    add(
+        "exec, stop and start",
+        lifecycle::exec_and_stop_start(&env).await,
+    );
     eprintln!("bench: 4/8 wake to first byte");
-    figures.push(wake::wake_to_first_byte(&env).await?);
+    add(
+        "wake",
+        wake::wake_to_first_byte(&env).await.map(|f| vec![f]),
+    );
     eprintln!("bench: 5-6/8 proxy overhead and WebSocket");
-    figures.extend(proxy::proxy_and_websocket(&env).await?);
+    add(
+        "proxy and WebSocket",
+        proxy::proxy_and_websocket(&env).await,
+    );
     eprintln!("bench: 7/8 bursts");
-    figures.extend(burst::bursts(&env).await);
+    add("bursts", Ok(burst::bursts(&env).await));
     eprintln!("bench: 8/8 footprint");
     let child = s.child.as_ref().context("child vanished")?;
-    figures.extend(footprint::footprint(&env, child, idle_rss).await?);
-    let empty: Vec<&str> = figures
+    add(
+        "footprint",
+        footprint::footprint(&env, child, idle_rss).await,
+    );
+    let empty: Vec<&str> = s
+        .figures
         .iter()
         .filter(|f| f.samples == 0 || f.raw.is_some_and(|r| r.samples == 0))
         .map(|f| f.name.as_str())
         .collect();
     if !empty.is_empty() {
-        return Err(anyhow!("no samples for: {}", empty.join(", ")));
+        failed.push(format!("no samples for: {}", empty.join(", ")));
     }
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!(failed.join("; ")))
+    }
 }
 
 /// Run `a` (sandboxd) and `b` (raw) `warmup + n` times each, alternating which goes first;

@@ -46,7 +46,7 @@ impl Api {
         Ok((status, value))
     }
 
-    async fn expect(
+    async fn call_expecting(
         &self,
         method: Method,
         path: &str,
@@ -63,7 +63,7 @@ impl Api {
     /// `POST /v1/sandboxes`; `None` sends an empty body. Returns the id.
     pub async fn create(&self, body: Option<&str>) -> Result<String> {
         let v = self
-            .expect(Method::POST, "/v1/sandboxes", body.map(str::to_string), 201)
+            .call_expecting(Method::POST, "/v1/sandboxes", body.map(str::to_string), 201)
             .await?;
         Ok(v["id"]
             .as_str()
@@ -75,7 +75,7 @@ impl Api {
     pub async fn exec_true(&self, id: &str) -> Result<()> {
         let body = r#"{"cmd":["true"]}"#.to_string();
         let v = self
-            .expect(
+            .call_expecting(
                 Method::POST,
                 &format!("/v1/sandboxes/{id}/exec"),
                 Some(body),
@@ -89,13 +89,13 @@ impl Api {
     }
 
     pub async fn stop(&self, id: &str) -> Result<()> {
-        self.expect(Method::POST, &format!("/v1/sandboxes/{id}/stop"), None, 200)
+        self.call_expecting(Method::POST, &format!("/v1/sandboxes/{id}/stop"), None, 200)
             .await
             .map(drop)
     }
 
     pub async fn start(&self, id: &str) -> Result<()> {
-        self.expect(
+        self.call_expecting(
             Method::POST,
             &format!("/v1/sandboxes/{id}/start"),
             None,

@@ -8,7 +8,7 @@ use super::child::Child;
 use super::report::Figure;
 use super::stats::Series;
 use super::Env;
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use futures_util::stream::{self, StreamExt};
 use std::time::Duration;
 
@@ -75,39 +75,63 @@ pub async fn footprint(env: &Env, child: &Child, idle_rss: f64) -> Result<Vec<Fi
         format!("{} of {stopped} sandboxes created and stopped", ids.len()),
     )?);
 
-    let before = mem_available_mib().await?;
-    let to_start: Vec<&String> = ids.iter().take(running).collect();
-    let started = count_ok(stream::iter(to_start).map(|id| env.api.start(id))).await;
-    tokio::time::sleep(SETTLE).await;
-    let after = mem_available_mib().await?;
-    out.push(rss_figure(
-        format!("rss_{running}_running"),
-        child,
-        format!(
-            "{started} of them started again ({} known in total)",
-            ids.len()
-        ),
-    )?);
-    let per_sandbox = (before - after) / started.max(1) as f64;
-    let containers: Vec<String> = ids
-        .iter()
-        .take(running)
-        .map(|id| env.api.container(id))
-        .collect();
-    let cgroup_s = cgroup_series(env, &containers).await;
-
+    let sandboxes: Vec<&String> = ids.iter().take(running).collect();
+    let containers: Vec<String> = sandboxes.iter().map(|id| env.api.container(id)).collect();
     let names: Vec<String> = stream::iter(0..running)
         .map(|_| env.raw.create(None))
         .buffer_unordered(CONCURRENCY)
         .filter_map(|r| async move { r.ok() })
         .collect()
         .await;
-    let before_raw = mem_available_mib().await?;
-    let raw_started = count_ok(stream::iter(&names).map(|n| env.raw.start(n))).await;
-    tokio::time::sleep(SETTLE).await;
-    let after_raw = mem_available_mib().await?;
-    let per_raw = (before_raw - after_raw) / raw_started.max(1) as f64;
-    let cgroup_r = cgroup_series(env, &names).await;
+    let (mut host_s, mut host_r) = (Series::new(), Series::new());
+    let (mut cgroup_s, mut cgroup_r) = (Series::new(), Series::new());
+    let mut readings = Vec::new();
+    // Rounds alternate which side starts first; each side is stopped again after its reading.
+    for round in 0..env.plan.mem_rounds {
+        for sandboxd in [round % 2 == 0, round % 2 != 0] {
+            let before = mem_available_mib().await?;
+            let started = if sandboxd {
+                count_ok(stream::iter(&sandboxes).map(|id| env.api.start(id))).await
+            } else {
+                count_ok(stream::iter(&names).map(|n| env.raw.start(n))).await
+            };
+            tokio::time::sleep(SETTLE).await;
+            let after = mem_available_mib().await?;
+            let (host, side) = if sandboxd {
+                (&mut host_s, "sandboxd")
+            } else {
+                (&mut host_r, "raw")
+            };
+            match started {
+                0 => host.record_value(
+                    "starting for the memory reading",
+                    Err(anyhow!("none started")),
+                ),
+                n => host.push((before - after) / n as f64),
+            }
+            readings.push(format!(
+                "{side} {before:.0} → {after:.0} MiB ({started} started)"
+            ));
+            if round == 0 && sandboxd {
+                out.push(rss_figure(
+                    format!("rss_{running}_running"),
+                    child,
+                    format!(
+                        "{started} of them started again ({} known in total)",
+                        ids.len()
+                    ),
+                )?);
+                cgroup_s = cgroup_series(env, &containers).await;
+            } else if round == 0 {
+                cgroup_r = cgroup_series(env, &names).await;
+            }
+            if sandboxd {
+                count_ok(stream::iter(&sandboxes).map(|id| env.api.stop(id))).await;
+            } else {
+                count_ok(stream::iter(&names).map(|n| env.raw.stop(n))).await;
+            }
+        }
+    }
     stream::iter(&names)
         .for_each_concurrent(CONCURRENCY, |n| async move {
             let _ = env.raw.remove(n).await;
@@ -118,16 +142,15 @@ pub async fn footprint(env: &Env, child: &Child, idle_rss: f64) -> Result<Vec<Fi
             FOOTPRINT,
             "host_mem_per_running_sandbox",
             "MiB",
-            &Series::single(per_sandbox),
-            Some(&Series::single(per_raw)),
+            &host_s,
+            Some(&host_r),
         )
-        .extra("sandboxes_started", started as f64)
-        .extra("raw_started", raw_started as f64)
         .note(format!(
-            "MemAvailable drop (mean of 5 readings each side) {SETTLE:?} after starting {started} idle sandboxes \
-             ({before:.0} → {after:.0} MiB) vs {raw_started} raw containers \
-             ({before_raw:.0} → {after_raw:.0} MiB), divided by the count; noisy: page cache, \
-             dockerd and anything else on the host move MemAvailable too"
+            "drop in MemAvailable (mean of 5 readings, before and {SETTLE:?} after starting \
+             {running} idle sandboxes or raw containers) divided by the count, one sample per \
+             round: {}; noisy — page cache, dockerd and anything else on the host move \
+             MemAvailable too, so a round can even come out negative",
+            readings.join("; ")
         )),
     );
     out.push(

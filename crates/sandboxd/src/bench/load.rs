@@ -93,9 +93,9 @@ async fn worker(
     let mut out = Series::new();
     let mut reconnects = 0;
     'conn: while Instant::now() < deadline && reconnects <= MAX_RECONNECTS {
-        let mut sender = match connect(addr).await {
-            Ok(s) => s,
-            Err(_) => {
+        let mut sender = match tokio::time::timeout(REQUEST_LIMIT, connect(addr)).await {
+            Ok(Ok(s)) => s,
+            _ => {
                 out.failures += 1;
                 reconnects += 1;
                 continue;

@@ -134,7 +134,8 @@ pub fn markdown(r: &Report) -> String {
         r.plan.load_round_ms,
     ));
     out.push_str(
-        "Times in ms (lower is better); ratio = sandboxd ÷ raw at the same percentile.\n\n",
+        "Times in ms, memory in MiB (lower is better); ratio = sandboxd ÷ raw at the same \
+         percentile; n = samples taken (failures in parentheses).\n\n",
     );
     out.push_str(&report::tables(&r.figures));
     out.push_str(&format!(

@@ -4,6 +4,7 @@
 //! same host guard and the same machine state; the difference is the proxy alone.
 
 use super::api::Api;
+use super::child::cpu_seconds;
 use super::load::{self, LoadResult};
 use super::raw::container_ip;
 use super::report::Figure;
@@ -47,15 +48,21 @@ async fn http_level(env: &Env, host: &str, direct: SocketAddr, c: usize) -> Figu
     run(direct, WARMUP).await;
     let round = Duration::from_millis(env.plan.load_round_ms);
     let (mut via, mut straight) = (LoadResult::empty(), LoadResult::empty());
+    let mut proxy_cpu = 0.0;
+    let cpu = || cpu_seconds(env.child_pid).unwrap_or(f64::NAN);
     for k in 0..env.plan.load_rounds {
+        if k % 2 != 0 {
+            straight.merge(run(direct, round).await);
+        }
+        let before = cpu();
+        via.merge(run(env.preview, round).await);
+        proxy_cpu += cpu() - before;
         if k % 2 == 0 {
-            via.merge(run(env.preview, round).await);
             straight.merge(run(direct, round).await);
-        } else {
-            straight.merge(run(direct, round).await);
-            via.merge(run(env.preview, round).await);
         }
     }
+    let cpu_us = proxy_cpu * 1e6 / via.requests.max(1) as f64;
+    let cores = proxy_cpu / via.elapsed.as_secs_f64().max(1e-9);
     let (rps_p, rps_d) = (via.rps(), straight.rps());
     let f = Figure::new(
         PROXY,
@@ -69,7 +76,8 @@ async fn http_level(env: &Env, host: &str, direct: SocketAddr, c: usize) -> Figu
     let met = tput >= 0.9 && added < 0.2;
     let note = format!(
         "concurrency {c}: {rps_p:.0} req/s via the proxy vs {rps_d:.0} direct ({tput:.2}×); \
-         added p50 latency {added:.3} ms"
+         added p50 latency {added:.3} ms; sandboxd used {cores:.2} cores, {cpu_us:.0} µs of CPU \
+         per proxied request"
     );
     f.target("throughput ≥ 0.90× direct and added p50 < 0.2 ms", met)
         .extra("concurrency", c as f64)
@@ -77,6 +85,8 @@ async fn http_level(env: &Env, host: &str, direct: SocketAddr, c: usize) -> Figu
         .extra("rps_raw", rps_d)
         .extra("throughput_ratio", tput)
         .extra("added_p50_ms", added)
+        .extra("sandboxd_cpu_us_per_request", cpu_us)
+        .extra("sandboxd_cores_busy", cores)
         .note(note)
 }
 
@@ -93,11 +103,14 @@ async fn rtt(ws: &mut WsClient, i: usize) -> Result<Duration> {
 }
 
 async fn websocket(env: &Env, host: &str, direct: SocketAddr) -> Result<Figure> {
-    let mut via = WsClient::connect(env.preview, host, "/ws")
+    let limit = Duration::from_secs(30);
+    let mut via = tokio::time::timeout(limit, WsClient::connect(env.preview, host, "/ws"))
         .await
+        .context("WebSocket through the proxy: no answer")?
         .context("WebSocket through the proxy")?;
-    let mut straight = WsClient::connect(direct, host, "/ws")
+    let mut straight = tokio::time::timeout(limit, WsClient::connect(direct, host, "/ws"))
         .await
+        .context("WebSocket direct: no answer")?
         .context("WebSocket direct")?;
     let (mut s, mut r) = (Series::new(), Series::new());
     for i in 0..env.plan.n_fast + 5 {
