@@ -26,6 +26,9 @@ struct State {
     started_ms: i64,
     /// Ports seen accepting connections since the last start.
     ready_ports: BTreeSet<u16>,
+    /// Whether an exec ran since the container last started (only then can there be processes
+    /// worth recording for relaunch). Unknown history counts as yes.
+    exec_since_start: Option<bool>,
 }
 
 /// Where the proxy may send a request right now.
@@ -63,7 +66,15 @@ impl Activity {
         self.with(id, |s| {
             touch(s, now_ms, ActivitySource::Exec);
             s.execs += 1;
+            s.exec_since_start = Some(true);
         })
+    }
+
+    /// Whether processes started by hand may be running (an exec ran since the last start, or
+    /// we cannot know): then a stop records listeners for relaunch.
+    pub fn may_have_hand_started(&self, id: &SandboxId) -> bool {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id).and_then(|s| s.exec_since_start).unwrap_or(true)
     }
 
     pub fn exec_finished(&self, id: &SandboxId, now_ms: i64) {
@@ -78,8 +89,12 @@ impl Activity {
     }
 
     /// Record where a running container answers (or that it does not run: `None`).
-    pub fn set_route(&self, id: &SandboxId, ip: Option<IpAddr>, now_ms: i64) {
+    /// `fresh_start`: the container was just started by us, so nothing was exec'd in it yet.
+    pub fn set_route(&self, id: &SandboxId, ip: Option<IpAddr>, now_ms: i64, fresh_start: bool) {
         self.with(id, |s| {
+            if fresh_start && ip.is_some() {
+                s.exec_since_start = Some(false);
+            }
             if ip.is_some() && s.route != ip {
                 s.started_ms = now_ms;
             }

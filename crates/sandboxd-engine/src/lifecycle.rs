@@ -3,6 +3,7 @@
 //! it fails: a failed create leaves no row, container or directory that did not exist before.
 
 mod create;
+mod stop;
 
 use crate::activity::ActivitySource;
 use crate::{container, workspace, Engine, EngineError};
@@ -29,91 +30,19 @@ impl Engine {
         self.ensure_running_locked(sb, ActivitySource::Start).await
     }
 
-    /// Stop a sandbox now (it wakes again on the next start, exec or preview request).
-    pub async fn stop_sandbox(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
-        let _g = self.inner.locks.lock(id).await;
-        let sb = self.get_live(id).await?;
-        if sb.status == Status::Creating {
-            return Err(EngineError::Conflict(format!(
-                "sandbox {id} is still being created"
-            )));
-        }
-        self.stop_locked(sb).await
-    }
-
-    /// Stop with the lock held: retire the route, record the processes listening on ports (so
-    /// init relaunches them at the next start), stop the container, record the state.
-    pub(crate) async fn stop_locked(&self, mut sb: Sandbox) -> Result<Sandbox, EngineError> {
-        let id = sb.id.clone();
-        let name = self.container_name(&id);
-        self.inner.activity.set_route(&id, None, self.now_ms());
-        if sb.status == Status::Running {
-            self.record_listeners(&name).await;
-        }
-        match self
-            .inner
-            .runtime
-            .stop(&name, self.inner.cfg.stop_grace)
-            .await
-        {
-            Ok(()) | Err(RuntimeError::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-        if sb.status == Status::Running {
-            sb.status = Status::Stopped;
-        }
-        let now = self.now_ms();
-        sb.updated_at_ms = now;
-        sb.last_active_at_ms = self
-            .inner
-            .activity
-            .report(&id, sb.last_active_at_ms, now)
-            .last_active_ms;
-        self.inner.store.put(&sb).await?;
-        Ok(sb)
-    }
-
-    /// Ask our init inside the container to write the relaunch list. Best effort: a sandbox
-    /// whose processes cannot be listed still stops.
-    async fn record_listeners(&self, container: &str) {
-        let req = sandboxd_runtime::ExecRequest {
-            container: container.to_string(),
-            cmd: vec![
-                container::INIT_PATH.to_string(),
-                "record-listeners".to_string(),
-            ],
-            env: Vec::new(),
-            cwd: None,
-            user: format!("{}:{}", workspace::SANDBOX_UID, workspace::SANDBOX_GID),
-            output_cap: 64 * 1024,
-        };
-        let run = self.inner.runtime.exec(req);
-        match tokio::time::timeout(std::time::Duration::from_secs(3), run).await {
-            Ok(Ok(out)) if out.exit_code == 0 => tracing::debug!(
-                container,
-                out = %String::from_utf8_lossy(&out.stdout).trim(),
-                "recorded listeners"
-            ),
-            Ok(Ok(out)) => tracing::warn!(
-                container,
-                code = out.exit_code,
-                err = %String::from_utf8_lossy(&out.stderr).trim(),
-                "recording listeners failed"
-            ),
-            Ok(Err(e)) => tracing::debug!(container, error = %e, "recording listeners failed"),
-            Err(_) => tracing::warn!(container, "recording listeners timed out"),
-        }
-    }
-
-    /// Publish where a container answers (or that it does not run).
+    /// Publish where a container answers (or that it does not run). `fresh_start`: we just
+    /// started it.
     pub(crate) fn publish_route(
         &self,
         id: &SandboxId,
         info: Option<&sandboxd_runtime::ContainerInfo>,
+        fresh_start: bool,
     ) {
         let ip = info.filter(|c| c.running).and_then(|c| c.ip);
         self.inner.activity.ensure(id);
-        self.inner.activity.set_route(id, ip, self.now_ms());
+        self.inner
+            .activity
+            .set_route(id, ip, self.now_ms(), fresh_start);
     }
 
     /// Remove the container and leave a tombstone; the workspace stays unless `purge`.
@@ -224,7 +153,7 @@ impl Engine {
         let info = self.inner.runtime.inspect(&name).await?;
         if sb.status == Status::Running && info.as_ref().is_some_and(|i| i.running) {
             if self.inner.activity.route(&sb.id).is_none() {
-                self.publish_route(&sb.id, info.as_ref());
+                self.publish_route(&sb.id, info.as_ref(), false);
             }
             return Ok(sb);
         }
@@ -246,7 +175,7 @@ impl Engine {
                 self.inner.store.put(&sb).await?;
                 self.inner.activity.touch(&sb.id, now, source);
                 let info = self.inner.runtime.inspect(&name).await?;
-                self.publish_route(&sb.id, info.as_ref());
+                self.publish_route(&sb.id, info.as_ref(), true);
                 Ok(sb)
             }
             Err(e) => {

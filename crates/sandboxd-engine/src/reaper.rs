@@ -60,7 +60,7 @@ impl Engine {
         {
             // Used meanwhile: whoever used it restored the route (wake/exec) or will.
             let info = self.inner.runtime.inspect(&self.container_name(id)).await?;
-            self.publish_route(id, info.as_ref());
+            self.publish_route(id, info.as_ref(), false);
             return Ok(false);
         }
         tracing::info!(%id, reason = why, "stopping sandbox");

@@ -88,7 +88,7 @@ impl Engine {
                 self.ensure_running_locked(sb, ActivitySource::Start)
                     .await?;
             }
-            (Status::Running, Some(c)) if c.running => self.publish_route(id, Some(&c)),
+            (Status::Running, Some(c)) if c.running => self.publish_route(id, Some(&c), false),
             // Being removed behind our back: the `destroy` event that follows recreates it.
             (Status::Running, Some(c)) if c.status == "removing" => {}
             (Status::Running, Some(c)) if !c.running => {
@@ -99,7 +99,7 @@ impl Engine {
                 } else {
                     let reason = c.exit_reason();
                     tracing::warn!(%id, %reason, "sandbox container died");
-                    self.publish_route(id, None);
+                    self.publish_route(id, None, false);
                     sb.status = Status::Stopped;
                     sb.last_error = Some(reason);
                     sb.updated_at_ms = now;

@@ -34,7 +34,8 @@ fn open_connections_block_retirement_and_routes_track_ports() {
     );
     a.ensure(&id);
     let ip: IpAddr = "10.0.0.2".parse().unwrap();
-    a.set_route(&id, Some(ip), 5);
+    a.set_route(&id, Some(ip), 5, true);
+    assert!(!a.may_have_hand_started(&id));
     let (guard, route) = a.open(&id, 3000, 10).unwrap();
     assert_eq!(
         route,
@@ -70,4 +71,24 @@ fn leases_and_execs_block_retirement() {
     assert!(!a.try_retire(&id, 10_000, 0, 100));
     a.exec_finished(&id, 460);
     assert!(a.try_retire(&id, 10_000, 0, 100));
+}
+
+#[test]
+fn execs_mark_hand_started_processes_possible() {
+    let a = Activity::new(Arc::new(crate::clock::ManualClock::new(0)));
+    let id = id();
+    assert!(
+        a.may_have_hand_started(&id),
+        "unknown history counts as yes"
+    );
+    a.set_route(&id, Some("10.0.0.2".parse().unwrap()), 1, true);
+    assert!(!a.may_have_hand_started(&id));
+    a.exec_started(&id, 2);
+    a.exec_finished(&id, 3);
+    assert!(a.may_have_hand_started(&id));
+    a.set_route(&id, Some("10.0.0.2".parse().unwrap()), 4, false);
+    assert!(
+        a.may_have_hand_started(&id),
+        "a route refresh is not a fresh start"
+    );
 }

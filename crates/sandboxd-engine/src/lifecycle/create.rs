@@ -64,6 +64,9 @@ impl Engine {
                 self.inner
                     .activity
                     .touch(&id, sb.updated_at_ms, ActivitySource::Create);
+                let name = container::name(&self.inner.cfg.instance, &id);
+                let info = self.inner.runtime.inspect(&name).await?;
+                self.publish_route(&id, info.as_ref(), true);
                 Ok(sb)
             }
             Err(e) => {
