@@ -83,7 +83,7 @@ impl Engine {
             if self.now_ms() >= deadline_ms {
                 return false;
             }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 
