@@ -89,10 +89,19 @@ pub(super) async fn remove(rt: &DockerRuntime) -> Result<(), RuntimeError> {
     if rt.host_guard {
         firewall::uninstall(&rt.bridge);
     }
-    match rt.docker.remove_network(&rt.network).await.map_err(map_err) {
-        Ok(()) | Err(RuntimeError::NotFound(_)) => Ok(()),
-        Err(e) => Err(e),
+    // Endpoints of containers removed a moment ago may still be being released: retry briefly.
+    for attempt in 0..20 {
+        match rt.docker.remove_network(&rt.network).await.map_err(map_err) {
+            Ok(()) | Err(RuntimeError::NotFound(_)) => return Ok(()),
+            Err(RuntimeError::Engine { message, .. })
+                if attempt < 19 && message.contains("active endpoints") =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(e),
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -48,12 +48,21 @@ pub async fn run(s: &mut Session) -> CleanupReport {
             errors.push(format!("removing {name}: {e}"));
         }
     }
-    match s.docker.remove_network(&s.raw_network).await {
-        Ok(()) => {}
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => {}
-        Err(e) => errors.push(format!("removing network {}: {e}", s.raw_network)),
+    // The engine may still be releasing endpoints of containers just removed: retry briefly.
+    for attempt in 0..20 {
+        match s.docker.remove_network(&s.raw_network).await {
+            Ok(()) => break,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => break,
+            Err(e) if attempt < 19 && e.to_string().contains("active endpoints") => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(e) => {
+                errors.push(format!("removing network {}: {e}", s.raw_network));
+                break;
+            }
+        }
     }
     if s.dir.exists() {
         if let Err(e) = std::fs::remove_dir_all(&s.dir) {
