@@ -119,8 +119,9 @@ async fn measure_on(env: &Env, id: &str, name: &str) -> Result<Vec<Figure>> {
         }
     }
     let stop = Figure::new(STOP_START, "stop", "ms", &stop_s, Some(&stop_r)).note(
-        "sandboxd's stop first asks init (one exec) which processes listen on ports, so it can \
-         relaunch them at the next start; both stop with a 3 s grace, init exits at once",
+        "no exec ran in these sandboxes, so sandboxd's stop is retire route + stop + store write \
+         (after an exec it would first ask init which processes listen, one more exec); both \
+         stop with a 3 s grace, init exits at once",
     );
     let start = Figure::new(STOP_START, "start", "ms", &start_s, Some(&start_r)).note(
         "sandboxd's start is inspect + start + inspect (to publish the route) + two store writes",

@@ -104,8 +104,8 @@ async fn measure(env: &Env, id: &str, name: &str) -> Result<Figure> {
     let added = sp - rp;
     let note = format!(
         "raw p50 = start+inspect {:.1} ms + port wait {:.1} ms + GET; sandboxd − raw at p50: \
-         {:+.1} ms (sandboxd's wake also reads and writes the store, inspects, and polls the port \
-         every 25 ms where the raw side polls every 5 ms)",
+         {:+.1} ms (sandboxd's wake also reads and writes the store, inspects; both sides poll \
+         the port every 5 ms)",
         start_p50, port_p50, added
     );
     Ok(f.target(
