@@ -7,7 +7,7 @@ mod activity;
 mod admission;
 pub mod clock;
 mod config;
-mod container;
+pub mod container;
 mod error;
 mod exec;
 pub mod init_binary;

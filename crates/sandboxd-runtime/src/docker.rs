@@ -16,6 +16,8 @@ use bollard::Docker;
 use futures_util::stream::BoxStream;
 use std::time::Duration;
 
+pub use container::container_config;
+
 /// Label every object of ours carries; its value is the installation name.
 pub const INSTANCE_LABEL: &str = "io.sandboxd.instance";
 

@@ -14,12 +14,18 @@ use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use std::collections::HashMap;
 use std::time::Duration;
 
-pub(super) async fn create(
-    rt: &DockerRuntime,
+/// The Engine API config for a spec: the hardening baseline plus the spec's limits, mounts and
+/// labels (and `extra_labels`), attached to `network`. Public so a baseline measured against the
+/// raw engine uses exactly what sandboxd sends.
+pub fn container_config(
     spec: &ContainerSpec,
-) -> Result<String, RuntimeError> {
+    network: &str,
+    extra_labels: &[(&str, &str)],
+) -> Config<String> {
     let mut labels = spec.labels.clone();
-    labels.insert(INSTANCE_LABEL.to_string(), rt.instance.clone());
+    for (k, v) in extra_labels {
+        labels.insert(k.to_string(), v.to_string());
+    }
     let host_config = HostConfig {
         cap_drop: Some(vec!["ALL".into()]),
         security_opt: Some(vec!["no-new-privileges:true".into()]),
@@ -47,7 +53,7 @@ pub(super) async fn create(
                 })
                 .collect(),
         ),
-        network_mode: Some(rt.network.clone()),
+        network_mode: Some(network.to_string()),
         log_config: Some(HostConfigLogConfig {
             typ: Some("json-file".into()),
             config: Some(HashMap::from([
@@ -57,7 +63,7 @@ pub(super) async fn create(
         }),
         ..Default::default()
     };
-    let config = Config {
+    Config {
         hostname: Some(spec.hostname.clone()),
         image: Some(spec.image.clone()),
         user: Some(spec.user.clone()),
@@ -69,7 +75,14 @@ pub(super) async fn create(
         stop_timeout: Some(spec.stop_timeout_s),
         host_config: Some(host_config),
         ..Default::default()
-    };
+    }
+}
+
+pub(super) async fn create(
+    rt: &DockerRuntime,
+    spec: &ContainerSpec,
+) -> Result<String, RuntimeError> {
+    let config = container_config(spec, &rt.network, &[(INSTANCE_LABEL, &rt.instance)]);
     let opts = CreateContainerOptions {
         name: spec.name.clone(),
         platform: None,

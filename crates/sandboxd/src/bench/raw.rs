@@ -6,24 +6,21 @@
 //! instance label, which its reconciler would claim), so cleanup can find it.
 
 use anyhow::{Context, Result};
-use bollard::container::{
-    Config, CreateContainerOptions, RemoveContainerOptions, StopContainerOptions,
-};
+use bollard::container::{CreateContainerOptions, RemoveContainerOptions, StopContainerOptions};
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-use bollard::models::{HostConfig, HostConfigLogConfig, Mount, MountTypeEnum, ResourcesUlimits};
 use bollard::network::CreateNetworkOptions;
 use bollard::Docker;
 use futures_util::StreamExt;
-use sandboxd_engine::init_binary;
-use std::collections::HashMap;
+use sandboxd_core::{IdlePolicy, Resources, Sandbox, SandboxId, Status};
+use sandboxd_engine::{container, init_binary};
+use sandboxd_runtime::docker::container_config;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Label on every raw container and the raw network; its value is the bench instance.
 pub const BENCH_LABEL: &str = "io.sandboxd.bench";
-const INIT_PATH: &str = "/.sandboxd/init";
-const HOME: &str = "/home/sandbox";
 /// sandboxd stops with a 3 s grace and tells init 500 ms less.
 pub const STOP_GRACE_S: i64 = 3;
 const INIT_GRACE_MS: u64 = 2500;
@@ -119,81 +116,45 @@ impl Raw {
         Ok((name, home))
     }
 
-    /// Create (not start) a container; `start` becomes init's `SANDBOXD_START`.
+    /// Create (not start) a container; `start` becomes init's `SANDBOXD_START`. The config is
+    /// the one sandboxd itself sends (same spec builder, same Engine API config), so the two
+    /// sides cannot drift apart; only the name, network and labels are the bench's.
     pub async fn create(&self, start: Option<&str>) -> Result<String> {
         let (name, home) = self.home_for()?;
         let l = self.limits;
-        let bind = |source: &Path, target: &str, read_only| Mount {
-            target: Some(target.into()),
-            source: Some(source.display().to_string()),
-            typ: Some(MountTypeEnum::BIND),
-            read_only: Some(read_only),
-            ..Default::default()
+        let sb = Sandbox {
+            id: SandboxId::from_trusted(name.clone()),
+            status: Status::Running,
+            image: self.image.clone(),
+            ports: Vec::new(),
+            env: BTreeMap::new(),
+            resources: Resources {
+                memory_mb: l.memory_mb,
+                cpus: l.cpus,
+                pids: l.pids,
+                nofile: l.nofile,
+                tmp_mb: l.tmp_mb,
+            },
+            start: start.map(str::to_string),
+            idle_policy: IdlePolicy::Sleep,
+            idle_timeout_s: None,
+            metadata: BTreeMap::new(),
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            last_active_at_ms: 0,
+            last_error: None,
         };
-        // As sandboxd's spec: tmpfs owned by the sandbox user, plus init's own state dir.
-        let tmpfs_opts = |mb: u64, mode: &str| {
-            format!("rw,nosuid,nodev,size={mb}m,uid=1000,gid=1000,mode={mode}")
-        };
-        let tmpfs = HashMap::from([
-            ("/tmp".to_string(), tmpfs_opts(l.tmp_mb, "1777")),
-            ("/var/tmp".to_string(), tmpfs_opts(128, "1777")),
-            ("/run".to_string(), tmpfs_opts(16, "1777")),
-            ("/run/sandboxd".to_string(), tmpfs_opts(1, "700")),
-        ]);
-        let host_config = HostConfig {
-            cap_drop: Some(vec!["ALL".into()]),
-            security_opt: Some(vec!["no-new-privileges:true".into()]),
-            readonly_rootfs: Some(true),
-            privileged: Some(false),
-            memory: Some((l.memory_mb * 1024 * 1024) as i64),
-            memory_swap: Some((l.memory_mb * 1024 * 1024) as i64),
-            nano_cpus: Some((l.cpus * 1e9) as i64),
-            pids_limit: Some(l.pids as i64),
-            ulimits: Some(vec![ResourcesUlimits {
-                name: Some("nofile".into()),
-                soft: Some(l.nofile as i64),
-                hard: Some(l.nofile as i64),
-            }]),
-            tmpfs: Some(tmpfs),
-            mounts: Some(vec![
-                bind(&home, HOME, false),
-                bind(&self.init, INIT_PATH, true),
-            ]),
-            network_mode: Some(self.network.clone()),
-            log_config: Some(HostConfigLogConfig {
-                typ: Some("json-file".into()),
-                config: Some(HashMap::from([
-                    ("max-size".to_string(), "5m".to_string()),
-                    ("max-file".to_string(), "2".to_string()),
-                ])),
-            }),
-            ..Default::default()
-        };
-        let mut env = vec![
-            format!("HOME={HOME}"),
-            "USER=sandbox".to_string(),
-            format!("SANDBOX_ID={name}"),
-            format!("SANDBOXD_STOP_GRACE_MS={INIT_GRACE_MS}"),
-        ];
-        if let Some(s) = start {
-            env.push(format!("SANDBOXD_START={s}"));
-        }
-        let config = Config {
-            hostname: Some(name.clone()),
-            image: Some(self.image.clone()),
-            user: Some("1000:1000".into()),
-            env: Some(env),
-            entrypoint: Some(vec![INIT_PATH.to_string()]),
-            cmd: Some(Vec::new()),
-            working_dir: Some(HOME.to_string()),
-            labels: Some(HashMap::from([(
-                BENCH_LABEL.to_string(),
-                self.instance.clone(),
-            )])),
-            stop_timeout: Some(10),
-            host_config: Some(host_config),
-            ..Default::default()
-        };
+        let mut spec = container::spec(
+            &self.instance,
+            &sb,
+            &home,
+            &self.init,
+            l.nofile,
+            INIT_GRACE_MS,
+        );
+        spec.name = name.clone();
+        spec.labels.clear();
+        let config = container_config(&spec, &self.network, &[(BENCH_LABEL, &self.instance)]);
         let opts = CreateContainerOptions {
             name: name.clone(),
             platform: None,
@@ -231,7 +192,7 @@ impl Raw {
             env: Some(Vec::<String>::new()),
             cmd: Some(vec!["true".to_string()]),
             user: Some("1000:1000".to_string()),
-            working_dir: Some(format!("{HOME}/workspace")),
+            working_dir: Some(format!("{}/workspace", container::HOME)),
             ..Default::default()
         };
         let created = self.docker.create_exec(name, opts).await?;
