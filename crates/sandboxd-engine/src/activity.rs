@@ -62,12 +62,17 @@ impl Activity {
         self.with(id, |s| touch(s, now_ms, source))
     }
 
-    pub fn exec_started(&self, id: &SandboxId, now_ms: i64) {
+    /// Count an exec until the returned guard drops (also when the caller is cancelled).
+    pub fn exec_started(self: &Arc<Self>, id: &SandboxId, now_ms: i64) -> ExecGuard {
         self.with(id, |s| {
             touch(s, now_ms, ActivitySource::Exec);
             s.execs += 1;
             s.exec_since_start = Some(true);
-        })
+        });
+        ExecGuard {
+            table: self.clone(),
+            id: id.clone(),
+        }
     }
 
     /// Whether processes started by hand may be running (an exec ran since the last start, or
@@ -75,13 +80,6 @@ impl Activity {
     pub fn may_have_hand_started(&self, id: &SandboxId) -> bool {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.get(id).and_then(|s| s.exec_since_start).unwrap_or(true)
-    }
-
-    pub fn exec_finished(&self, id: &SandboxId, now_ms: i64) {
-        self.with(id, |s| {
-            s.execs = s.execs.saturating_sub(1);
-            touch(s, now_ms, ActivitySource::Exec);
-        })
     }
 
     pub fn set_lease(&self, id: &SandboxId, until_ms: i64) {
@@ -220,6 +218,23 @@ impl Drop for ConnectionGuard {
         if let Some(s) = map.get_mut(&self.id) {
             s.connections = s.connections.saturating_sub(1);
             touch(s, now, ActivitySource::Request);
+        }
+    }
+}
+
+/// One exec in flight; dropping it records the end as activity.
+pub struct ExecGuard {
+    table: Arc<Activity>,
+    id: SandboxId,
+}
+
+impl Drop for ExecGuard {
+    fn drop(&mut self) {
+        let now = self.table.clock.now_ms();
+        let mut map = self.table.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = map.get_mut(&self.id) {
+            s.execs = s.execs.saturating_sub(1);
+            touch(s, now, ActivitySource::Exec);
         }
     }
 }

@@ -59,16 +59,18 @@ impl Engine {
         if self.get_live(id).await?.status != sandboxd_core::Status::Running {
             self.admit(Some(id)).await?;
         }
-        {
+        // The guard ends the exec's activity even when the caller goes away mid-way (the
+        // command itself keeps running in the sandbox, as with `docker exec` detached).
+        let exec_guard = {
             let _g = self.inner.locks.lock(id).await;
             let sb = self.get_live(id).await?;
             self.ensure_running_locked(sb, ActivitySource::Exec).await?;
-            self.inner.activity.exec_started(id, self.now_ms());
-        }
+            self.inner.activity.exec_started(id, self.now_ms())
+        };
         let started = tokio::time::Instant::now();
         let result = self.run_exec(id, &cmd).await;
+        drop(exec_guard);
         let now = self.now_ms();
-        self.inner.activity.exec_finished(id, now);
         if let Err(e) = self.inner.store.touch(id, now).await {
             tracing::warn!(%id, error = %e, "recording exec activity");
         }

@@ -49,18 +49,20 @@ impl Engine {
     pub async fn delete_sandbox(&self, id: &SandboxId, purge: bool) -> Result<(), EngineError> {
         let _g = self.inner.locks.lock(id).await;
         let mut sb = self.get(id).await?;
-        self.inner.runtime.remove(&self.container_name(id)).await?;
-        if purge {
-            let dir = workspace::path(&self.inner.cfg.workspaces_dir(), id.as_str());
-            workspace::remove(&dir)
-                .map_err(|e| EngineError::Internal(format!("removing workspace: {e}")))?;
-        }
+        // Tombstone first: if anything below fails, the reconciler removes what is left instead
+        // of bringing the sandbox back, and a retried purge finishes the job.
         if sb.status != Status::Deleted {
             sb.status = Status::Deleted;
             sb.updated_at_ms = self.now_ms();
             self.inner.store.put(&sb).await?;
         }
         self.inner.activity.forget(id);
+        self.inner.runtime.remove(&self.container_name(id)).await?;
+        if purge {
+            let dir = workspace::path(&self.inner.cfg.workspaces_dir(), id.as_str());
+            workspace::remove(&dir)
+                .map_err(|e| EngineError::Internal(format!("removing workspace: {e}")))?;
+        }
         Ok(())
     }
 

@@ -17,8 +17,13 @@ pub fn path(root: &Path, id: &str) -> PathBuf {
 pub fn create(dir: &Path) -> io::Result<bool> {
     match std::fs::create_dir(dir) {
         Ok(()) => {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750))?;
-            chown(dir)?;
+            let setup = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750))
+                .and_then(|()| chown(dir));
+            if let Err(e) = setup {
+                // Half-made: remove it, or a retry would take it for an existing workspace.
+                let _ = std::fs::remove_dir(dir);
+                return Err(e);
+            }
             Ok(true)
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),

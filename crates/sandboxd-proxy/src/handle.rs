@@ -36,20 +36,26 @@ pub async fn handle(
         return pages::error(ErrorCode::NotFound, StatusCode::NOT_FOUND, &msg, html, None);
     };
     let polling = req.headers().contains_key("x-sandboxd-wake-poll");
-    // Fast path: a running sandbox whose port already answered since it started.
-    if let Some((guard, Some(route))) = proxy.engine.open_connection(&target.id, target.port) {
-        let warm = WakeTarget {
-            ip: route.ip,
-            started_ms: route.started_ms,
-        };
-        if polling && route.port_ready {
-            return pages::poll(true);
+    // Fast path: a running sandbox whose port already answered since it started. Otherwise the
+    // connection stays counted through the wake, so nothing retires the sandbox meanwhile.
+    let held = match proxy.engine.open_connection(&target.id, target.port) {
+        Some((guard, Some(route))) => {
+            let warm = WakeTarget {
+                ip: route.ip,
+                started_ms: route.started_ms,
+            };
+            if polling && route.port_ready {
+                return pages::poll(true);
+            }
+            if !polling && (route.port_ready || !proxy.engine.warming(&warm)) {
+                return send(&proxy, req, peer, route.ip, target.port, guard).await;
+            }
+            Some(guard)
         }
-        if !polling && (route.port_ready || !proxy.engine.warming(&warm)) {
-            return send(&proxy, req, peer, route.ip, target.port, guard).await;
-        }
-    }
-    slow_path(proxy, req, peer, target, html, polling).await
+        Some((guard, None)) => Some(guard),
+        None => None,
+    };
+    slow_path(proxy, req, peer, target, html, polling, held).await
 }
 
 /// The sandbox is stopped, starting, unknown or gone: resolve that, then forward.
@@ -60,6 +66,7 @@ async fn slow_path(
     target: PreviewTarget,
     html: bool,
     polling: bool,
+    held: Option<ConnectionGuard>,
 ) -> Response<ProxyBody> {
     // The wake runs in its own task: it completes even if this client gives up or is served
     // the waking page, and concurrent requests share its outcome through the sandbox's lock.
@@ -114,16 +121,19 @@ async fn slow_path(
             Some(5),
         );
     }
-    let Some((guard, _)) = proxy.engine.open_connection(&target.id, target.port) else {
+    // Forward to the route as it is now: the sandbox may have been stopped again meanwhile.
+    let Some((guard, Some(route))) = proxy.engine.open_connection(&target.id, target.port) else {
+        let msg = "the sandbox stopped again while waking; retry";
         return pages::error(
-            ErrorCode::NotFound,
-            StatusCode::NOT_FOUND,
-            "no such sandbox",
+            ErrorCode::AppNotReady,
+            StatusCode::SERVICE_UNAVAILABLE,
+            msg,
             html,
-            None,
+            Some(1),
         );
     };
-    send(&proxy, req, peer, woke.ip, target.port, guard).await
+    drop(held);
+    send(&proxy, req, peer, route.ip, target.port, guard).await
 }
 
 async fn send(

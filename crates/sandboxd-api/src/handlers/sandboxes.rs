@@ -16,6 +16,25 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
+/// Run a lifecycle action to completion even if the client goes away: a create, stop or delete
+/// cut off half-way would leave state to undo. (Exec is not detached: its activity ends when its
+/// caller leaves.)
+async fn detached<T, F>(action: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T, sandboxd_engine::EngineError>> + Send + 'static,
+{
+    tokio::spawn(action)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                sandboxd_core::ErrorCode::Internal,
+                format!("action failed: {e}"),
+            )
+        })?
+        .map_err(ApiError::from)
+}
+
 fn parse_id(raw: &str) -> Result<SandboxId, ApiError> {
     Ok(SandboxId::parse_lookup(raw)?)
 }
@@ -25,7 +44,8 @@ pub async fn create(
     JsonBody(req): JsonBody<CreateRequest>,
 ) -> Result<Response, ApiError> {
     let spec = req.validate(&st.engine.config().limits)?;
-    let sb = st.engine.create_sandbox(spec).await?;
+    let engine = st.engine.clone();
+    let sb = detached(async move { engine.create_sandbox(spec).await }).await?;
     Ok((StatusCode::CREATED, Json(view::sandbox(&sb, &st.previews))).into_response())
 }
 
@@ -141,7 +161,8 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     let purge = query(q)?.purge.unwrap_or(false);
-    st.engine.delete_sandbox(&id, purge).await?;
+    let engine = st.engine.clone();
+    detached(async move { engine.delete_sandbox(&id, purge).await }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -150,7 +171,8 @@ pub async fn delete_legacy(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    st.engine.delete_sandbox(&id, false).await?;
+    let engine = st.engine.clone();
+    detached(async move { engine.delete_sandbox(&id, false).await }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -159,7 +181,8 @@ pub async fn purge(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    st.engine.delete_sandbox(&id, true).await?;
+    let engine = st.engine.clone();
+    detached(async move { engine.delete_sandbox(&id, true).await }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -168,7 +191,8 @@ pub async fn start(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let sb = st.engine.start_sandbox(&id).await?;
+    let engine = st.engine.clone();
+    let sb = detached(async move { engine.start_sandbox(&id).await }).await?;
     Ok(Json(view::sandbox(&sb, &st.previews)))
 }
 
@@ -177,7 +201,8 @@ pub async fn stop(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let sb = st.engine.stop_sandbox(&id).await?;
+    let engine = st.engine.clone();
+    let sb = detached(async move { engine.stop_sandbox(&id).await }).await?;
     Ok(Json(view::sandbox(&sb, &st.previews)))
 }
 

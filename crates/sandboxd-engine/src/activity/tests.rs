@@ -6,14 +6,14 @@ fn id() -> SandboxId {
 
 #[test]
 fn tracks_execs_leases_and_latest_source() {
-    let a = Activity::new(Arc::new(crate::clock::ManualClock::new(0)));
+    let a = Arc::new(Activity::new(Arc::new(crate::clock::ManualClock::new(300))));
     let id = id();
     a.touch(&id, 100, ActivitySource::Create);
-    a.exec_started(&id, 200);
+    let exec = a.exec_started(&id, 200);
     let r = a.report(&id, 50, 250);
     assert_eq!((r.last_active_ms, r.execs_in_flight), (200, 1));
     assert_eq!(r.last_source, Some(ActivitySource::Exec));
-    a.exec_finished(&id, 300);
+    drop(exec); // the clock reads 300
     a.set_lease(&id, 1000);
     a.touch(&id, 10, ActivitySource::Request); // older than what we know: ignored
     let r = a.report(&id, 50, 400);
@@ -62,20 +62,20 @@ fn open_connections_block_retirement_and_routes_track_ports() {
 
 #[test]
 fn leases_and_execs_block_retirement() {
-    let a = Activity::new(Arc::new(crate::clock::ManualClock::new(0)));
+    let a = Arc::new(Activity::new(Arc::new(crate::clock::ManualClock::new(460))));
     let id = id();
     a.ensure(&id);
     a.set_lease(&id, 500);
     assert!(!a.try_retire(&id, 400, 0, 100));
-    a.exec_started(&id, 450);
+    let exec = a.exec_started(&id, 450);
     assert!(!a.try_retire(&id, 10_000, 0, 100));
-    a.exec_finished(&id, 460);
+    drop(exec);
     assert!(a.try_retire(&id, 10_000, 0, 100));
 }
 
 #[test]
 fn execs_mark_hand_started_processes_possible() {
-    let a = Activity::new(Arc::new(crate::clock::ManualClock::new(0)));
+    let a = Arc::new(Activity::new(Arc::new(crate::clock::ManualClock::new(0))));
     let id = id();
     assert!(
         a.may_have_hand_started(&id),
@@ -83,8 +83,7 @@ fn execs_mark_hand_started_processes_possible() {
     );
     a.set_route(&id, Some("10.0.0.2".parse().unwrap()), 1, true);
     assert!(!a.may_have_hand_started(&id));
-    a.exec_started(&id, 2);
-    a.exec_finished(&id, 3);
+    drop(a.exec_started(&id, 2));
     assert!(a.may_have_hand_started(&id));
     a.set_route(&id, Some("10.0.0.2".parse().unwrap()), 4, false);
     assert!(

@@ -12,29 +12,14 @@ const SKEL_DIR: &str = "/etc/sandboxd/skel";
 impl Engine {
     pub async fn create_sandbox(&self, spec: SandboxSpec) -> Result<Sandbox, EngineError> {
         let id = spec.id.clone();
+        // Cheap refusals first, so a create that cannot succeed never stops other sandboxes
+        // through admission; both are checked again under the lock.
+        self.check_create(&spec, self.inner.store.get(&id).await?.as_ref())
+            .await?;
         self.admit(None).await?;
         let _g = self.inner.locks.lock(&id).await;
         let previous = self.inner.store.get(&id).await?;
-        if let Some(prev) = &previous {
-            if prev.status.is_live() {
-                return Err(EngineError::Conflict(format!(
-                    "sandbox {id} already exists"
-                )));
-            }
-            if !spec.id_chosen {
-                return Err(EngineError::Conflict(format!("generated id {id} collides")));
-            }
-        }
-        if !self.inner.runtime.image_exists(&spec.image).await? {
-            return Err(ValidationError::new(
-                "image",
-                format!(
-                    "image {:?} is not on this host (build the default one with `sandboxd image build`)",
-                    spec.image
-                ),
-            )
-            .into());
-        }
+        self.check_create(&spec, previous.as_ref()).await?;
         let now = self.now_ms();
         let mut sb = Sandbox {
             id: id.clone(),
@@ -65,7 +50,8 @@ impl Engine {
                     .activity
                     .touch(&id, sb.updated_at_ms, ActivitySource::Create);
                 let name = container::name(&self.inner.cfg.instance, &id);
-                let info = self.inner.runtime.inspect(&name).await?;
+                // Best effort: if this fails, the reconciler's start event publishes the route.
+                let info = self.inner.runtime.inspect(&name).await.ok().flatten();
                 self.publish_route(&id, info.as_ref(), true);
                 Ok(sb)
             }
@@ -87,6 +73,36 @@ impl Engine {
                 Err(e)
             }
         }
+    }
+
+    /// The refusals that need no state change: a live id, a generated-id collision, no image.
+    async fn check_create(
+        &self,
+        spec: &SandboxSpec,
+        previous: Option<&Sandbox>,
+    ) -> Result<(), EngineError> {
+        let id = &spec.id;
+        if let Some(prev) = previous {
+            if prev.status.is_live() {
+                return Err(EngineError::Conflict(format!(
+                    "sandbox {id} already exists"
+                )));
+            }
+            if !spec.id_chosen {
+                return Err(EngineError::Conflict(format!("generated id {id} collides")));
+            }
+        }
+        if !self.inner.runtime.image_exists(&spec.image).await? {
+            return Err(ValidationError::new(
+                "image",
+                format!(
+                    "image {:?} is not on this host (build the default one with `sandboxd image build`)",
+                    spec.image
+                ),
+            )
+            .into());
+        }
+        Ok(())
     }
 
     async fn provision(
