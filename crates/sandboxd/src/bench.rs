@@ -88,7 +88,7 @@ pub async fn run_report(args: &BenchArgs) -> Result<Report> {
         None => std::env::current_exe().context("locating this executable")?,
     };
     let host = output::host(&docker).await;
-    let tag = format!("{:08x}", rand_u32());
+    let tag = format!("{:08x}", crate::testkit::rand_u32());
     let instance = format!("bench-{tag}");
     let dir = std::env::temp_dir().join(format!("sandboxd-bench-{tag}"));
     std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -254,17 +254,4 @@ async fn interrupted() -> &'static str {
             "Ctrl-C"
         }
     }
-}
-
-fn rand_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish() as u32
 }

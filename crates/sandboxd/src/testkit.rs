@@ -254,9 +254,11 @@ impl Drop for TestServer {
     }
 }
 
-fn rand_u32() -> u32 {
+/// A random-enough number for unique instance names (tests and the bench).
+pub fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
     h.write_u128(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -205,3 +205,30 @@ async fn admission_stops_the_idlest_first_then_refuses() {
     let (code, _, _) = s.sh(&older, "true").await.unwrap();
     assert_eq!(code, 0);
 }
+
+#[tokio::test]
+async fn an_exec_whose_caller_disconnects_stops_counting() {
+    let s = TestServer::start().await.unwrap();
+    let id = s.create("").await.unwrap();
+    // The client gives up after 1 s; the command would run for 30 s.
+    let r = s
+        .client
+        .post(format!("{}/v1/sandboxes/{id}/exec", s.api))
+        .body(r#"{"cmd":["sleep","30"]}"#)
+        .timeout(Duration::from_secs(1))
+        .send()
+        .await;
+    assert!(r.is_err(), "the exec should still have been running");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let a = activity(&s, &id).await;
+        if a["execs_in_flight"] == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "exec still counted after its caller left: {a}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
