@@ -2,6 +2,10 @@
 //! registers a connection and reads the route in one step, and the reaper retires the route only
 //! if, in one step, it sees no connection, no exec, no lease and enough idle time. Whichever comes
 //! first wins; the loser sees the winner's effect.
+//!
+//! Each entry carries a generation, new whenever the entry is made: guards remember the one they
+//! counted in, so a guard that outlives a delete (and a re-create of the same id) cannot
+//! decrement the new sandbox's counters.
 
 mod report;
 
@@ -11,10 +15,13 @@ use crate::clock::Clock;
 use sandboxd_core::SandboxId;
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Default)]
 struct State {
+    /// Which incarnation of the entry this is (see the module rule).
+    generation: u64,
     last_ms: i64,
     source: Option<ActivitySource>,
     execs: u32,
@@ -41,6 +48,7 @@ pub struct Route {
 
 pub struct Activity {
     map: Mutex<HashMap<SandboxId, State>>,
+    next_generation: AtomicU64,
     clock: Arc<dyn Clock>,
 }
 
@@ -48,6 +56,7 @@ impl Activity {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             map: Mutex::new(HashMap::new()),
+            next_generation: AtomicU64::new(1),
             clock,
         }
     }
@@ -55,7 +64,26 @@ impl Activity {
     fn with<T>(&self, id: &SandboxId, f: impl FnOnce(&mut State) -> T) -> T {
         // The map holds plain data: a panic elsewhere cannot leave it inconsistent.
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        f(map.entry(id.clone()).or_default())
+        f(map.entry(id.clone()).or_insert_with(|| State {
+            generation: self.next_generation.fetch_add(1, Ordering::Relaxed),
+            ..State::default()
+        }))
+    }
+
+    /// Undo one count taken by a guard of `generation`, if that entry still exists.
+    fn release(
+        &self,
+        id: &SandboxId,
+        generation: u64,
+        source: ActivitySource,
+        f: impl FnOnce(&mut State),
+    ) {
+        let now = self.clock.now_ms();
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = map.get_mut(id).filter(|s| s.generation == generation) {
+            f(s);
+            touch(s, now, source);
+        }
     }
 
     pub fn touch(&self, id: &SandboxId, now_ms: i64, source: ActivitySource) {
@@ -64,14 +92,16 @@ impl Activity {
 
     /// Count an exec until the returned guard drops (also when the caller is cancelled).
     pub fn exec_started(self: &Arc<Self>, id: &SandboxId, now_ms: i64) -> ExecGuard {
-        self.with(id, |s| {
+        let generation = self.with(id, |s| {
             touch(s, now_ms, ActivitySource::Exec);
             s.execs += 1;
             s.exec_since_start = Some(true);
+            s.generation
         });
         ExecGuard {
             table: self.clone(),
             id: id.clone(),
+            generation,
         }
     }
 
@@ -132,6 +162,7 @@ impl Activity {
             ConnectionGuard {
                 table: self.clone(),
                 id: id.clone(),
+                generation: s.generation,
             },
             route,
         ))
@@ -203,6 +234,7 @@ fn touch(s: &mut State, now_ms: i64, source: ActivitySource) {
 pub struct ConnectionGuard {
     table: Arc<Activity>,
     id: SandboxId,
+    generation: u64,
 }
 
 impl ConnectionGuard {
@@ -213,12 +245,10 @@ impl ConnectionGuard {
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        let now = self.table.clock.now_ms();
-        let mut map = self.table.map.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = map.get_mut(&self.id) {
+        let source = ActivitySource::Request;
+        self.table.release(&self.id, self.generation, source, |s| {
             s.connections = s.connections.saturating_sub(1);
-            touch(s, now, ActivitySource::Request);
-        }
+        });
     }
 }
 
@@ -226,16 +256,15 @@ impl Drop for ConnectionGuard {
 pub struct ExecGuard {
     table: Arc<Activity>,
     id: SandboxId,
+    generation: u64,
 }
 
 impl Drop for ExecGuard {
     fn drop(&mut self) {
-        let now = self.table.clock.now_ms();
-        let mut map = self.table.map.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = map.get_mut(&self.id) {
+        let source = ActivitySource::Exec;
+        self.table.release(&self.id, self.generation, source, |s| {
             s.execs = s.execs.saturating_sub(1);
-            touch(s, now, ActivitySource::Exec);
-        }
+        });
     }
 }
 

@@ -163,7 +163,8 @@ async fn app_that_never_listens_gets_503_with_the_reason() {
 }
 
 /// The brief's quick start: a server started by hand through exec is served again after the
-/// sandbox slept (busybox httpd stands in for python3 -m http.server).
+/// sandbox slept (busybox httpd stands in for python3 -m http.server here, in the small test
+/// image; `tests/quick_start.rs` runs the brief with python3 in the default image).
 #[tokio::test]
 async fn quick_start_server_started_by_exec_survives_a_stop() {
     let s = TestServer::start().await.unwrap();

@@ -91,3 +91,25 @@ fn execs_mark_hand_started_processes_possible() {
         "a route refresh is not a fresh start"
     );
 }
+
+#[test]
+fn guards_of_a_deleted_incarnation_do_not_touch_the_new_one() {
+    let a = Arc::new(Activity::new(Arc::new(crate::clock::ManualClock::new(0))));
+    let id = id();
+    a.ensure(&id);
+    let old_exec = a.exec_started(&id, 1);
+    let (old_conn, _) = a.open(&id, 3000, 1).unwrap();
+    // Deleted, then re-created under the same id while the old guards are still alive.
+    a.forget(&id);
+    a.ensure(&id);
+    let new_exec = a.exec_started(&id, 2);
+    let (new_conn, _) = a.open(&id, 3000, 2).unwrap();
+    drop(old_exec);
+    drop(old_conn);
+    let r = a.report(&id, 0, 3);
+    assert_eq!((r.execs_in_flight, r.open_connections), (1, 1));
+    drop(new_exec);
+    drop(new_conn);
+    let r = a.report(&id, 0, 3);
+    assert_eq!((r.execs_in_flight, r.open_connections), (0, 0));
+}
