@@ -14,6 +14,7 @@ mod http;
 mod lifecycle;
 mod load;
 mod output;
+mod peers;
 mod plan;
 mod proxy;
 mod raw;
@@ -44,6 +45,10 @@ pub(crate) struct Env {
     /// The sandboxd child, for CPU readings.
     child_pid: u32,
     plan: Plan,
+    /// The bench's temp dir (peers' config and logs).
+    dir: PathBuf,
+    /// Traefik to measure beside the proxy, when given.
+    traefik: Option<PathBuf>,
 }
 
 /// Everything the bench created, for cleanup; figures as they complete.
@@ -106,7 +111,7 @@ pub async fn run_report(args: &BenchArgs) -> Result<Report> {
         session.dir.display()
     );
     let outcome = tokio::select! {
-        r = measure(&mut session, &plan, &image, &bin) => r,
+        r = measure(&mut session, &plan, &image, &bin, &args.traefik) => r,
         sig = interrupted() => Err(anyhow!("interrupted by {sig}")),
     };
     if let Err(e) = &outcome {
@@ -124,7 +129,13 @@ pub async fn run_report(args: &BenchArgs) -> Result<Report> {
     ))
 }
 
-async fn measure(s: &mut Session, plan: &Plan, image: &str, bin: &std::path::Path) -> Result<()> {
+async fn measure(
+    s: &mut Session,
+    plan: &Plan,
+    image: &str,
+    bin: &std::path::Path,
+    traefik: &Option<PathBuf>,
+) -> Result<()> {
     let limits = raw::Limits::serve_defaults();
     let child = s.child.insert(child::Child::spawn(child::Spawn {
         bin,
@@ -154,6 +165,8 @@ async fn measure(s: &mut Session, plan: &Plan, image: &str, bin: &std::path::Pat
         preview: child.preview_addr,
         child_pid: child.pid,
         plan: plan.clone(),
+        dir: s.dir.clone(),
+        traefik: traefik.clone(),
     };
     let figures = &mut s.figures;
     // A figure that cannot be taken is reported and the others are still measured.

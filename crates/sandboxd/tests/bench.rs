@@ -76,6 +76,18 @@ async fn quick_bench_produces_every_figure_and_leaves_nothing_behind() {
             "{name} not in the table"
         );
     }
+    // The proxy figures carry the L4 relay floor and sandboxd's kernel share beside them.
+    for c in [1, 16, 64] {
+        let f = figures.iter().find(|f| f["name"] == format!("http_c{c}"));
+        let extra = &f.unwrap()["extra"];
+        for key in ["rps_l4_relay", "l4_relay_p50_ms", "sandboxd_kernel_share"] {
+            let v = extra[key].as_f64();
+            assert!(
+                v.is_some_and(|v| v.is_finite() && v > 0.0),
+                "http_c{c} {key}: {v:?}"
+            );
+        }
+    }
     assert!(stdout.contains("Cleanup verified"), "{stdout}");
     assert_eq!(report["cleanup"]["ok"], true, "{}", report["cleanup"]);
 

