@@ -18,19 +18,20 @@ pub struct ReadyState {
 }
 
 impl ReadyState {
-    /// Probe now, then keep probing every `period` in the background.
-    pub async fn spawn(engine: Engine, period: Duration) -> Self {
+    /// Probe now, then keep probing every `period` in the background (until the returned task
+    /// is aborted).
+    pub async fn spawn(engine: Engine, period: Duration) -> (Self, tokio::task::JoinHandle<()>) {
         let state = ReadyState::default();
         state.probe(&engine).await;
         let bg = state.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             loop {
                 tick.tick().await;
                 bg.probe(&engine).await;
             }
         });
-        state
+        (state, task)
     }
 
     async fn probe(&self, engine: &Engine) {

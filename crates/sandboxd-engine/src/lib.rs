@@ -53,6 +53,12 @@ struct Inner {
 }
 
 impl Engine {
+    /// How many handles to this engine exist (this one included); 1 means nothing else (a
+    /// task, a handler, a guard's table) can still act through it.
+    pub fn handles(&self) -> usize {
+        Arc::strong_count(&self.inner)
+    }
+
     /// Open the store, install our init binary, make sure the network exists.
     pub async fn start(
         cfg: EngineConfig,

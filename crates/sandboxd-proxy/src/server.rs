@@ -1,5 +1,6 @@
 //! The preview listener: accepts TCP connections and serves HTTP/1.1 with keep-alive and
 //! upgrades on each. Each connection runs in its own task; a broken client only ends its own.
+//! At shutdown the listener closes and every open connection (WebSockets included) is ended.
 
 use crate::{handle, Proxy};
 use hyper::server::conn::http1;
@@ -18,9 +19,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    // Dropping the set (on return) aborts every connection task still running.
+    let mut conns = tokio::task::JoinSet::new();
     loop {
         let (stream, peer) = tokio::select! {
             _ = &mut shutdown => return,
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -33,7 +37,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let proxy = proxy.clone();
         let tls = tls.clone();
-        tokio::spawn(async move {
+        conns.spawn(async move {
             match tls {
                 None => serve_conn(proxy, stream, peer).await,
                 Some(acceptor) => match acceptor.accept(stream).await {

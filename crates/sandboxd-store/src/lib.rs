@@ -1,6 +1,8 @@
 //! The SQLite store: the one source of truth for every sandbox's desired state. One connection in
 //! WAL mode is the single writer; calls run on the blocking pool so the async runtime never waits
-//! on disk. The schema only moves forward through numbered migrations.
+//! on disk. The schema only moves forward through numbered migrations. A database file has one
+//! owner process: opening it takes an exclusive lock on `<file>.lock`, held until the last clone
+//! of the store is dropped, so a second sandboxd on the same data dir is refused, not let race.
 
 mod migrate;
 mod row;
@@ -21,6 +23,41 @@ pub enum StoreError {
     Join(String),
     #[error("store lock poisoned")]
     Poisoned,
+    #[error("{path} is in use by another sandboxd process; stop it or choose another --data-dir")]
+    InUse { path: String },
+    #[error("locking {path}: {source}")]
+    Lock {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Take the exclusive owner lock next to the database file (`flock`, so it is released by the
+/// kernel if the process dies).
+fn lock_owner(db: &Path) -> Result<std::fs::File, StoreError> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let path = std::path::PathBuf::from(name);
+    let shown = path.display().to_string();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| StoreError::Lock {
+            path: shown.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse {
+            path: db.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Lock {
+            path: shown,
+            source,
+        }),
+    }
 }
 
 /// Which rows `list` returns.
@@ -34,21 +71,24 @@ pub struct ListFilter {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// The owner lock of a file-backed store (released when the last clone drops).
+    _owner: Option<Arc<std::fs::File>>,
 }
 
 impl Store {
     /// Open (creating if needed) the database file and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let owner = lock_owner(path)?;
         let conn = Connection::open(path)?;
-        Self::init(conn)
+        Self::init(conn, Some(Arc::new(owner)))
     }
 
     /// A private in-memory store, for unit tests of code that needs one.
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(Connection::open_in_memory()?, None)
     }
 
-    fn init(mut conn: Connection) -> Result<Self, StoreError> {
+    fn init(mut conn: Connection, owner: Option<Arc<std::fs::File>>) -> Result<Self, StoreError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -56,6 +96,7 @@ impl Store {
         migrate::run(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            _owner: owner,
         })
     }
 

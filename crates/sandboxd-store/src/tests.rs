@@ -107,3 +107,21 @@ async fn reopening_a_file_keeps_rows_and_schema_version() {
         .unwrap();
     assert_eq!(mode, "wal");
 }
+
+#[tokio::test]
+async fn a_second_owner_of_the_file_is_refused_until_the_first_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let first = Store::open(&path).unwrap();
+    let clone = first.clone();
+    let err = Store::open(&path).err().expect("second open must fail");
+    assert!(matches!(err, StoreError::InUse { .. }), "{err}");
+    assert!(
+        err.to_string().contains("in use by another sandboxd"),
+        "{err}"
+    );
+    drop(first);
+    assert!(Store::open(&path).is_err(), "a clone still owns it");
+    drop(clone);
+    Store::open(&path).unwrap();
+}

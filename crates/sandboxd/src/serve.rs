@@ -98,17 +98,51 @@ pub struct Running {
     pub engine: Engine,
     shutdown: Option<(oneshot::Sender<()>, oneshot::Sender<()>)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    api_server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
-    /// Stop listening and stop background tasks. Sandboxes keep running.
+    /// Signal the listeners and abort every task without waiting for anything: for contexts
+    /// that cannot await this server's runtime (a `Drop` on it). The engine is released as
+    /// the runtime gets to run the aborted tasks' drops.
+    pub fn abort(mut self) {
+        if let Some((api, preview)) = self.shutdown.take() {
+            let _ = api.send(());
+            let _ = preview.send(());
+        }
+        for t in self.tasks.iter().chain(self.api_server.iter()) {
+            t.abort();
+        }
+    }
+
+    /// Stop listening, end open preview connections and background tasks, let API requests in
+    /// flight finish (5 s at most), and wait until nothing else uses the engine (so the data
+    /// dir's owner lock is free when this returns, bar a straggler past 5 s). Sandboxes keep
+    /// running.
     pub async fn shutdown(mut self) {
         if let Some((api, preview)) = self.shutdown.take() {
             let _ = api.send(());
             let _ = preview.send(());
         }
-        for t in self.tasks.drain(..) {
+        for t in &self.tasks {
             t.abort();
+        }
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        if let Some(mut server) = self.api_server.take() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut server)
+                .await
+                .is_err()
+            {
+                server.abort();
+                let _ = server.await;
+            }
+        }
+        // Detached lifecycle actions and event reconciles finish on their own; wait for them.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while self.engine.handles() > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }
@@ -191,7 +225,7 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         .await
         .with_context(|| format!("binding the preview listener on {} (ports under 1024 need root; set --preview-addr)", cfg.preview_addr))?;
     let preview_addr = preview_listener.local_addr()?;
-    let ready = ReadyState::spawn(engine.clone(), Duration::from_secs(2)).await;
+    let (ready, prober) = ReadyState::spawn(engine.clone(), Duration::from_secs(2)).await;
     let state = ApiState {
         engine: engine.clone(),
         previews: Arc::new(PreviewUrls {
@@ -240,6 +274,7 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         preview_addr,
         engine,
         shutdown: Some((tx, preview_tx)),
-        tasks: vec![reconciler, reaper, server, preview],
+        tasks: vec![reconciler, reaper, prober, preview],
+        api_server: Some(server),
     })
 }

@@ -232,7 +232,10 @@ impl Drop for TestServer {
             return;
         }
         let instance = self.instance.clone();
-        let running = self.running.take();
+        // The server's tasks live on the runtime this drop blocks: abort them, never await them.
+        if let Some(r) = self.running.take() {
+            r.abort();
+        }
         // Drop may run inside a runtime that is shutting down: clean up on a fresh one.
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -242,9 +245,6 @@ impl Drop for TestServer {
                 return;
             };
             rt.block_on(async move {
-                if let Some(r) = running {
-                    r.shutdown().await;
-                }
                 if let Err(e) = remove_instance(&instance).await {
                     eprintln!("testkit: cleanup of {instance} failed: {e:#}");
                 }

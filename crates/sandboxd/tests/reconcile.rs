@@ -1,5 +1,6 @@
 //! The reconciler against the real engine: containers removed or killed behind sandboxd's back,
-//! orphans, interrupted creates, and restarts of sandboxd that must not disturb running sandboxes.
+//! orphans, interrupted creates, restarts of sandboxd that must not disturb running sandboxes, and
+//! one owner per data dir.
 
 use bollard::container::{KillContainerOptions, RemoveContainerOptions};
 use sandboxd::testkit::{docker, TestServer};
@@ -185,4 +186,25 @@ fn rusqlite_delete(data: &std::path::Path, id: &str) -> usize {
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// One data dir has one owner: a second sandboxd on it is refused with a clear error (it would
+/// otherwise write the same database and reconcile the same sandboxes), and a clean shutdown
+/// frees it for the next start at once.
+#[tokio::test]
+async fn a_second_sandboxd_on_the_same_data_dir_is_refused() {
+    let s = TestServer::start().await.unwrap();
+    let mut cfg = TestServer::config(s.data.path());
+    cfg.instance = s.instance.clone();
+    let err = sandboxd::serve::start(cfg.clone())
+        .await
+        .err()
+        .expect("a second owner must be refused");
+    let msg = format!("{err:#}");
+    assert!(msg.contains("in use by another sandboxd"), "{msg}");
+    let (data, instance) = s.stop_keep().await;
+    cfg.instance = instance;
+    let s = TestServer::start_in(data, cfg).await.unwrap();
+    let (st, _) = s.call("GET", "/readyz", None).await.unwrap();
+    assert_eq!(st, 200);
 }

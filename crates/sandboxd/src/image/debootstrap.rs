@@ -65,11 +65,24 @@ async fn build_in(
         "debootstrap: bootstrapping Debian {SUITE} minbase from {}",
         opts.mirror
     ));
-    let mut cmd = Command::new("debootstrap");
-    cmd.args(["--variant=minbase", "--include=ca-certificates", SUITE])
-        .arg(&root)
-        .arg(&opts.mirror);
-    run_logged(&mut cmd, "debootstrap", progress).await?;
+    // One retry from scratch: a download that fails midway (a mirror hiccup) should not end
+    // the build; a second failure is reported.
+    for attempt in 1..=2 {
+        let mut cmd = Command::new("debootstrap");
+        cmd.args(["--variant=minbase", "--include=ca-certificates", SUITE])
+            .arg(&root)
+            .arg(&opts.mirror);
+        match run_logged(&mut cmd, "debootstrap", progress).await {
+            Ok(()) => break,
+            Err(e) if attempt == 1 => {
+                progress.step(format!("debootstrap failed ({e:#}); retrying from scratch"));
+                dir.clear(&root)
+                    .await
+                    .context("clearing the failed bootstrap")?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 
     progress.step("chroot: preparing (apt sources, resolv.conf, /proc)");
     write(&root.join("etc/apt/sources.list"), &apt_sources(opts))?;

@@ -43,6 +43,8 @@ path-exclude /usr/share/locale/*
 path-include /usr/share/locale/locale.alias
 END
 
+# A mirror hiccup should cost a retry, not the build (and the image keeps the setting).
+echo 'Acquire::Retries "5";' > /etc/apt/apt.conf.d/80-sandboxd-retries
 step "apt: updating package lists"
 apt-get update -q --error-on=any
 step "apt: upgrading the base system"

@@ -52,6 +52,20 @@ impl BuildDir {
         tokio::task::spawn_blocking(move || unmount_under(&path)).await?
     }
 
+    /// Unmount everything below this dir, then delete `sub` (inside it) to start over.
+    pub(crate) async fn clear(&self, sub: &Path) -> Result<()> {
+        if !sub.starts_with(&self.path) {
+            bail!("{} is not inside {}", sub.display(), self.path.display());
+        }
+        let path = self.path.clone();
+        let sub = sub.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            unmount_under(&path)?;
+            cleanup(&sub)
+        })
+        .await?
+    }
+
     /// Unmount and delete the dir.
     pub(crate) async fn remove(mut self) -> Result<()> {
         self.done = true;
