@@ -86,6 +86,16 @@ mod tests {
     }
 
     #[test]
+    fn close_route_ends_a_keep_alive_connection() {
+        let out = run(b"GET /close HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+        assert!(out.contains("Connection: close\r\n"), "{out}");
+        assert!(
+            out.ends_with("closing\n"),
+            "the second request was served: {out}"
+        );
+    }
+
+    #[test]
     fn keep_alive_serves_pipelined_requests_in_order() {
         let out = run(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n\
                         POST /echo HTTP/1.1\r\nContent-Type: text/x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n\

@@ -11,6 +11,8 @@
 //! - `/slow?ms=M` (1000) → waits M ms, then 200 `slow done`
 //! - `/ws` → WebSocket echo (see `ws`)
 //! - `/status?code=N` (required, 200–599) → status N, body `status N\n`
+//! - `/close` → 200 `closing\n` with `Connection: close`, then the server
+//!   closes the connection unasked (as apps with short keep-alive timeouts do)
 //! - anything else → 404
 
 use std::io::{self, BufRead, Write};
@@ -106,6 +108,14 @@ pub fn handle<R: BufRead, W: Write>(
             ),
             _ => bad_request(out, "code must be a number in 200..=599", framing),
         },
+        "/close" => {
+            let closing = Framing {
+                keep_alive: false,
+                ..framing
+            };
+            send(out, 200, TEXT, b"closing\n", closing)?;
+            return Ok(Next::Close);
+        }
         _ => send(out, 404, TEXT, b"not found\n", framing),
     };
     result.map(|()| after)

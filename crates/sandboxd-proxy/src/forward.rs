@@ -1,11 +1,13 @@
-//! Forwarding a plain HTTP request over the pooled keep-alive client. The body streams to the
-//! upstream as the client sends it and the response streams back as the app produces it. An
-//! upstream that refuses or resets gets a clear 502, never a hang.
+//! Forwarding a plain HTTP request over the client connection's own keep-alive upstream
+//! connection ([`crate::upstream`]). The request goes in origin form with the client's Host; the
+//! body streams to the upstream as the client sends it and the response streams back as the app
+//! produces it. An upstream that refuses or resets gets a clear 502, never a hang.
 
 use crate::body::{Guarded, ProxyBody};
+use crate::upstream::{SendError, Upstream};
 use crate::{headers, pages, Proxy};
 use hyper::body::Incoming;
-use hyper::header::HOST;
+use hyper::header::{HeaderValue, HOST};
 use hyper::{Request, Response, StatusCode, Uri};
 use sandboxd_core::ErrorCode;
 use sandboxd_engine::ConnectionGuard;
@@ -13,6 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 
 pub async fn forward(
     proxy: &Proxy,
+    upstream: &Upstream,
     req: Request<Incoming>,
     peer: SocketAddr,
     ip: IpAddr,
@@ -21,7 +24,12 @@ pub async fn forward(
 ) -> Response<ProxyBody> {
     let html = headers::wants_html(req.headers());
     let (mut parts, body) = req.into_parts();
-    let Ok(uri) = upstream_uri(ip, port, &parts.uri) else {
+    // A client that sent an absolute URI and no Host was routed by the URI's authority.
+    let host = parts.headers.get(HOST).cloned().or_else(|| {
+        let authority = parts.uri.authority()?;
+        HeaderValue::from_str(authority.as_str()).ok()
+    });
+    let Ok(uri) = origin_form(&parts.uri) else {
         return pages::error(
             ErrorCode::InvalidRequest,
             StatusCode::BAD_REQUEST,
@@ -32,23 +40,26 @@ pub async fn forward(
     };
     parts.uri = uri;
     parts.version = hyper::Version::HTTP_11;
-    let host = parts.headers.get(HOST).cloned();
     headers::strip_hop_by_hop(&mut parts.headers, false);
     if let Some(h) = host {
         parts.headers.insert(HOST, h);
     }
     headers::set_forwarded(&mut parts.headers, peer.ip(), proxy.cfg.https);
-    match proxy.client.request(Request::from_parts(parts, body)).await {
+    let addr = SocketAddr::new(ip, port);
+    match upstream.send(addr, Request::from_parts(parts, body)).await {
         Ok(resp) => {
             let (mut parts, body) = resp.into_parts();
             headers::strip_hop_by_hop(&mut parts.headers, false);
             Response::from_parts(parts, Guarded::wrap(body, Some(guard)))
         }
         Err(e) => {
-            let msg = if e.is_connect() {
-                format!("nothing accepted the connection on port {port} of this sandbox")
-            } else {
-                format!("the app on port {port} closed the connection: {e}")
+            let msg = match &e {
+                SendError::Connect { .. } => {
+                    format!("nothing accepted the connection on port {port} of this sandbox")
+                }
+                SendError::Upstream(e) => {
+                    format!("the app on port {port} closed the connection: {e}")
+                }
             };
             tracing::debug!(error = ?e, "upstream failed");
             pages::error(
@@ -60,6 +71,15 @@ pub async fn forward(
             )
         }
     }
+}
+
+/// The request target as an upstream server expects it: path and query only.
+pub fn origin_form(original: &Uri) -> Result<Uri, hyper::http::Error> {
+    if original.scheme().is_none() && original.authority().is_none() {
+        return Ok(original.clone());
+    }
+    let path = original.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    Uri::builder().path_and_query(path).build()
 }
 
 pub fn upstream_uri(ip: IpAddr, port: u16, original: &Uri) -> Result<Uri, hyper::http::Error> {
@@ -79,5 +99,15 @@ mod tests {
         let uri: hyper::Uri = "/a/b?c=d".parse().unwrap();
         let out = super::upstream_uri("10.1.2.3".parse().unwrap(), 3000, &uri).unwrap();
         assert_eq!(out.to_string(), "http://10.1.2.3:3000/a/b?c=d");
+    }
+
+    #[test]
+    fn origin_form_drops_scheme_and_authority() {
+        let abs: hyper::Uri = "http://s-a-3000.preview.localhost/x?y=1".parse().unwrap();
+        assert_eq!(super::origin_form(&abs).unwrap().to_string(), "/x?y=1");
+        let rel: hyper::Uri = "/p?q".parse().unwrap();
+        assert_eq!(super::origin_form(&rel).unwrap().to_string(), "/p?q");
+        let bare: hyper::Uri = "http://h".parse().unwrap();
+        assert_eq!(super::origin_form(&bare).unwrap().to_string(), "/");
     }
 }

@@ -1,8 +1,12 @@
 //! The preview listener: accepts TCP connections and serves HTTP/1.1 with keep-alive and
 //! upgrades on each. Each connection runs in its own task; a broken client only ends its own.
-//! At shutdown the listener closes and every open connection (WebSockets included) is ended.
+//! That task also drives the connection's upstream connections ([`crate::upstream`]), so a
+//! proxied request and its answer never hop between tasks. At shutdown the listener closes and
+//! every open connection (WebSockets included) is ended.
 
+use crate::upstream::Upstream;
 use crate::{handle, Proxy};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -53,15 +57,31 @@ async fn serve_conn<S>(proxy: Arc<Proxy>, stream: S, peer: SocketAddr)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let (upstream, mut new_drivers) = Upstream::new();
     let service = service_fn(move |req| {
         let proxy = proxy.clone();
-        async move { Ok::<_, std::convert::Infallible>(handle::handle(proxy, req, peer).await) }
+        let upstream = upstream.clone();
+        async move {
+            Ok::<_, std::convert::Infallible>(handle::handle(proxy, upstream, req, peer).await)
+        }
     });
     let conn = http1::Builder::new()
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
-    if let Err(e) = conn.await {
-        tracing::debug!(error = %e, %peer, "preview connection ended with an error");
+    tokio::pin!(conn);
+    let mut drivers = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            done = &mut conn => {
+                if let Err(e) = done {
+                    tracing::debug!(error = %e, %peer, "preview connection ended with an error");
+                }
+                // The client is gone: its upstream connections close with it.
+                return;
+            }
+            Some(driver) = new_drivers.recv() => drivers.push(driver),
+            Some(()) = drivers.next(), if !drivers.is_empty() => {}
+        }
     }
 }

@@ -81,6 +81,65 @@ async fn proxies_http_with_bodies_ports_hosts_and_headers() {
     assert_eq!(r.status(), 404);
 }
 
+/// One client keep-alive connection carries many requests while its upstream side changes under
+/// it: the app closes its end after a response (`/close`), requests go to another port of the
+/// sandbox and back, a request streams a body. Every request gets its own real answer and the
+/// client's connection stays open throughout.
+#[tokio::test]
+async fn one_client_connection_survives_app_closes_and_port_switches() {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    let s = TestServer::start().await.unwrap();
+    let id = s.create(FIXTURE).await.unwrap();
+    s.preview(Method::GET, &id, 3000, "/").send().await.unwrap();
+    let stream = tokio::net::TcpStream::connect(s.preview_addr())
+        .await
+        .unwrap();
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(io)
+        .await
+        .unwrap();
+    let conn = tokio::spawn(conn);
+    let steps: [(&str, u16, &str, &str); 7] = [
+        ("GET", 3000, "/", "hello from fixture on port 3000\n"),
+        ("GET", 3000, "/close", "closing\n"),
+        ("GET", 3000, "/", "hello from fixture on port 3000\n"),
+        ("GET", 8080, "/", "hello from fixture on port 8080\n"),
+        ("POST", 3000, "/echo", "body after a switch"),
+        ("GET", 3000, "/close", "closing\n"),
+        ("POST", 3000, "/echo", "body after a close"),
+    ];
+    for (method, port, path, want) in steps {
+        sender
+            .ready()
+            .await
+            .expect("the client connection stayed open");
+        let body = if method == "POST" { want } else { "" };
+        let req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", s.preview_host(&id, port))
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        assert_eq!(resp.status(), 200, "{method} {port} {path}");
+        assert!(
+            resp.headers().get("connection").is_none(),
+            "hop-by-hop Connection from the app must not reach the client"
+        );
+        let got = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            want,
+            "{method} {port} {path}"
+        );
+    }
+    assert!(
+        !conn.is_finished(),
+        "the proxy closed the client's connection"
+    );
+}
+
 #[tokio::test]
 async fn streams_sse_and_tunnels_websockets() {
     let s = TestServer::start().await.unwrap();
