@@ -1,10 +1,8 @@
-//! Forwarding a plain HTTP request over the client connection's own keep-alive upstream
-//! connection ([`crate::upstream`]). The request goes in origin form with the client's Host; the
-//! body streams to the upstream as the client sends it and the response streams back as the app
-//! produces it. An upstream that refuses or resets gets a clear 502, never a hang.
+//! Forwarding a plain HTTP request over the pooled keep-alive client. The body streams to the
+//! upstream as the client sends it and the response streams back as the app produces it. An
+//! upstream that refuses or resets gets a clear 502, never a hang.
 
 use crate::body::{Guarded, ProxyBody};
-use crate::upstream::{SendError, Upstream};
 use crate::{headers, pages, Proxy};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, HOST};
@@ -15,7 +13,6 @@ use std::net::{IpAddr, SocketAddr};
 
 pub async fn forward(
     proxy: &Proxy,
-    upstream: &Upstream,
     req: Request<Incoming>,
     peer: SocketAddr,
     ip: IpAddr,
@@ -24,12 +21,7 @@ pub async fn forward(
 ) -> Response<ProxyBody> {
     let html = headers::wants_html(req.headers());
     let (mut parts, body) = req.into_parts();
-    // A client that sent an absolute URI and no Host was routed by the URI's authority.
-    let host = parts.headers.get(HOST).cloned().or_else(|| {
-        let authority = parts.uri.authority()?;
-        HeaderValue::from_str(authority.as_str()).ok()
-    });
-    let Ok(uri) = origin_form(&parts.uri) else {
+    let Ok(uri) = upstream_uri(ip, port, &parts.uri) else {
         return pages::error(
             ErrorCode::InvalidRequest,
             StatusCode::BAD_REQUEST,
@@ -38,6 +30,11 @@ pub async fn forward(
             None,
         );
     };
+    // A client that sent an absolute URI and no Host was routed by the URI's authority.
+    let host = parts.headers.get(HOST).cloned().or_else(|| {
+        let authority = parts.uri.authority()?;
+        HeaderValue::from_str(authority.as_str()).ok()
+    });
     parts.uri = uri;
     parts.version = hyper::Version::HTTP_11;
     headers::strip_hop_by_hop(&mut parts.headers, false);
@@ -45,21 +42,17 @@ pub async fn forward(
         parts.headers.insert(HOST, h);
     }
     headers::set_forwarded(&mut parts.headers, peer.ip(), proxy.cfg.https);
-    let addr = SocketAddr::new(ip, port);
-    match upstream.send(addr, Request::from_parts(parts, body)).await {
+    match proxy.client.request(Request::from_parts(parts, body)).await {
         Ok(resp) => {
             let (mut parts, body) = resp.into_parts();
             headers::strip_hop_by_hop(&mut parts.headers, false);
             Response::from_parts(parts, Guarded::wrap(body, Some(guard)))
         }
         Err(e) => {
-            let msg = match &e {
-                SendError::Connect { .. } => {
-                    format!("nothing accepted the connection on port {port} of this sandbox")
-                }
-                SendError::Upstream(e) => {
-                    format!("the app on port {port} closed the connection: {e}")
-                }
+            let msg = if e.is_connect() {
+                format!("nothing accepted the connection on port {port} of this sandbox")
+            } else {
+                format!("the app on port {port} closed the connection: {e}")
             };
             tracing::debug!(error = ?e, "upstream failed");
             pages::error(
@@ -71,15 +64,6 @@ pub async fn forward(
             )
         }
     }
-}
-
-/// The request target as an upstream server expects it: path and query only.
-pub fn origin_form(original: &Uri) -> Result<Uri, hyper::http::Error> {
-    if original.scheme().is_none() && original.authority().is_none() {
-        return Ok(original.clone());
-    }
-    let path = original.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    Uri::builder().path_and_query(path).build()
 }
 
 pub fn upstream_uri(ip: IpAddr, port: u16, original: &Uri) -> Result<Uri, hyper::http::Error> {
@@ -99,15 +83,5 @@ mod tests {
         let uri: hyper::Uri = "/a/b?c=d".parse().unwrap();
         let out = super::upstream_uri("10.1.2.3".parse().unwrap(), 3000, &uri).unwrap();
         assert_eq!(out.to_string(), "http://10.1.2.3:3000/a/b?c=d");
-    }
-
-    #[test]
-    fn origin_form_drops_scheme_and_authority() {
-        let abs: hyper::Uri = "http://s-a-3000.preview.localhost/x?y=1".parse().unwrap();
-        assert_eq!(super::origin_form(&abs).unwrap().to_string(), "/x?y=1");
-        let rel: hyper::Uri = "/p?q".parse().unwrap();
-        assert_eq!(super::origin_form(&rel).unwrap().to_string(), "/p?q");
-        let bare: hyper::Uri = "http://h".parse().unwrap();
-        assert_eq!(super::origin_form(&bare).unwrap().to_string(), "/");
     }
 }

@@ -4,7 +4,6 @@
 //! navigations that would wait longer than a moment get the waking page instead.
 
 use crate::body::ProxyBody;
-use crate::upstream::Upstream;
 use crate::{forward, headers, pages, upgrade, Proxy};
 use hyper::body::Incoming;
 use hyper::header::HOST;
@@ -16,7 +15,6 @@ use std::sync::Arc;
 
 pub async fn handle(
     proxy: Arc<Proxy>,
-    upstream: Arc<Upstream>,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<ProxyBody> {
@@ -50,21 +48,19 @@ pub async fn handle(
                 return pages::poll(true);
             }
             if !polling && (route.port_ready || !proxy.engine.warming(&warm)) {
-                return send(&proxy, &upstream, req, peer, route.ip, target.port, guard).await;
+                return send(&proxy, req, peer, route.ip, target.port, guard).await;
             }
             Some(guard)
         }
         Some((guard, None)) => Some(guard),
         None => None,
     };
-    slow_path(proxy, upstream, req, peer, target, html, polling, held).await
+    slow_path(proxy, req, peer, target, html, polling, held).await
 }
 
 /// The sandbox is stopped, starting, unknown or gone: resolve that, then forward.
-#[allow(clippy::too_many_arguments)] // one request's whole context, passed once
 async fn slow_path(
     proxy: Arc<Proxy>,
-    upstream: Arc<Upstream>,
     req: Request<Incoming>,
     peer: SocketAddr,
     target: PreviewTarget,
@@ -137,12 +133,11 @@ async fn slow_path(
         );
     };
     drop(held);
-    send(&proxy, &upstream, req, peer, route.ip, target.port, guard).await
+    send(&proxy, req, peer, route.ip, target.port, guard).await
 }
 
 async fn send(
     proxy: &Proxy,
-    upstream: &Upstream,
     req: Request<Incoming>,
     peer: SocketAddr,
     ip: IpAddr,
@@ -152,7 +147,7 @@ async fn send(
     if headers::is_upgrade(req.headers()) {
         upgrade::tunnel(proxy, req, peer, ip, port, guard).await
     } else {
-        forward::forward(proxy, upstream, req, peer, ip, port, guard).await
+        forward::forward(proxy, req, peer, ip, port, guard).await
     }
 }
 

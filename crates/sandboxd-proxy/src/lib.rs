@@ -11,10 +11,12 @@ mod pages;
 mod server;
 pub mod tls;
 mod upgrade;
-mod upstream;
 
 pub use server::serve;
 
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use sandboxd_engine::Engine;
 use std::time::Duration;
 
@@ -33,10 +35,25 @@ pub struct ProxyConfig {
 pub struct Proxy {
     pub(crate) engine: Engine,
     pub(crate) cfg: ProxyConfig,
+    pub(crate) client: Client<HttpConnector, hyper::body::Incoming>,
+    /// Cancelled when the listener stops: ends upgraded tunnels, which outlive their request.
+    pub(crate) closing: tokio_util::sync::CancellationToken,
 }
 
 impl Proxy {
     pub fn new(engine: Engine, cfg: ProxyConfig) -> Self {
-        Self { engine, cfg }
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(256)
+            .build(connector);
+        Self {
+            engine,
+            cfg,
+            client,
+            closing: tokio_util::sync::CancellationToken::new(),
+        }
     }
 }

@@ -1,12 +1,9 @@
 //! The preview listener: accepts TCP connections and serves HTTP/1.1 with keep-alive and
 //! upgrades on each. Each connection runs in its own task; a broken client only ends its own.
-//! That task also drives the connection's upstream connections ([`crate::upstream`]), so a
-//! proxied request and its answer never hop between tasks. At shutdown the listener closes and
-//! every open connection (WebSockets included) is ended.
+//! When serving stops (shutdown, or the serving task is dropped) the listener closes and every
+//! open connection ends, upgraded tunnels (WebSockets) included.
 
-use crate::upstream::Upstream;
 use crate::{handle, Proxy};
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -23,6 +20,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    // Returning or being dropped cancels the token the upgraded tunnels watch.
+    let _close_tunnels = proxy.closing.clone().drop_guard();
     // Dropping the set (on return) aborts every connection task still running.
     let mut conns = tokio::task::JoinSet::new();
     loop {
@@ -57,31 +56,15 @@ async fn serve_conn<S>(proxy: Arc<Proxy>, stream: S, peer: SocketAddr)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (upstream, mut new_drivers) = Upstream::new();
     let service = service_fn(move |req| {
         let proxy = proxy.clone();
-        let upstream = upstream.clone();
-        async move {
-            Ok::<_, std::convert::Infallible>(handle::handle(proxy, upstream, req, peer).await)
-        }
+        async move { Ok::<_, std::convert::Infallible>(handle::handle(proxy, req, peer).await) }
     });
     let conn = http1::Builder::new()
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
-    tokio::pin!(conn);
-    let mut drivers = FuturesUnordered::new();
-    loop {
-        tokio::select! {
-            done = &mut conn => {
-                if let Err(e) = done {
-                    tracing::debug!(error = %e, %peer, "preview connection ended with an error");
-                }
-                // The client is gone: its upstream connections close with it.
-                return;
-            }
-            Some(driver) = new_drivers.recv() => drivers.push(driver),
-            Some(()) = drivers.next(), if !drivers.is_empty() => {}
-        }
+    if let Err(e) = conn.await {
+        tracing::debug!(error = %e, %peer, "preview connection ended with an error");
     }
 }

@@ -73,17 +73,25 @@ pub async fn tunnel(
         return Response::from_parts(parts, Guarded::wrap(body, Some(guard)));
     }
     let upstream_upgrade = hyper::upgrade::on(&mut resp);
+    let closing = proxy.closing.clone();
     tokio::spawn(async move {
         let _guard = guard;
-        match tokio::try_join!(client_upgrade, upstream_upgrade) {
-            Ok((client, upstream)) => {
-                let mut client = TokioIo::new(client);
-                let mut upstream = TokioIo::new(upstream);
-                if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-                    tracing::debug!(error = %e, "tunnel ended");
+        let tunnel = async {
+            match tokio::try_join!(client_upgrade, upstream_upgrade) {
+                Ok((client, upstream)) => {
+                    let mut client = TokioIo::new(client);
+                    let mut upstream = TokioIo::new(upstream);
+                    if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await
+                    {
+                        tracing::debug!(error = %e, "tunnel ended");
+                    }
                 }
+                Err(e) => tracing::debug!(error = %e, "upgrade failed"),
             }
-            Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+        };
+        tokio::select! {
+            _ = tunnel => {}
+            _ = closing.cancelled() => tracing::debug!("tunnel closed: the preview listener stopped"),
         }
     });
     let (mut parts, _) = resp.into_parts();

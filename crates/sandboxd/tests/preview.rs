@@ -359,3 +359,30 @@ async fn serves_previews_over_tls_when_configured() {
     let r = s.preview(Method::GET, &id, 3000, "/").send().await;
     assert!(r.is_err() || r.unwrap().status() != 200);
 }
+
+/// Shutting sandboxd down ends what the preview listener had open — a keep-alive connection and
+/// an upgraded WebSocket tunnel — in bounded time, and stops accepting.
+#[tokio::test]
+async fn shutdown_ends_open_preview_connections() {
+    let mut s = TestServer::start().await.unwrap();
+    let id = s.create(FIXTURE).await.unwrap();
+    s.preview(Method::GET, &id, 3000, "/").send().await.unwrap();
+    let addr = s.preview_addr();
+    let mut ws = WsClient::connect(addr, &s.preview_host(&id, 3000), "/ws")
+        .await
+        .unwrap();
+    ws.send_text("before").await.unwrap();
+    assert_eq!(ws.recv_text().await.unwrap(), "before");
+    let running = s.running.take().unwrap();
+    tokio::time::timeout(Duration::from_secs(20), running.shutdown())
+        .await
+        .expect("shutdown is bounded");
+    let after = tokio::time::timeout(Duration::from_secs(5), ws.recv_text())
+        .await
+        .expect("the tunnel stayed open after shutdown");
+    assert!(after.is_err(), "got a frame after shutdown: {after:?}");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the preview listener still accepts"
+    );
+}
