@@ -37,7 +37,12 @@ impl EngineConfig {
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.data_dir.join("state").join("sandboxd.db")
+        Self::db_path_in(&self.data_dir)
+    }
+
+    /// Where the database of the data dir `data_dir` lives.
+    pub fn db_path_in(data_dir: &std::path::Path) -> PathBuf {
+        data_dir.join("state").join("sandboxd.db")
     }
 
     pub fn bin_dir(&self) -> PathBuf {

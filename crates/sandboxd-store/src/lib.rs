@@ -32,6 +32,23 @@ pub enum StoreError {
     },
 }
 
+/// The exclusive owner lock of a database file, held until dropped. `Store::open` takes it; tools
+/// that must not run beside a sandboxd on the same data dir (uninstall) take it too.
+#[derive(Debug)]
+pub struct OwnerLock {
+    _file: std::fs::File,
+}
+
+impl OwnerLock {
+    /// Take the lock for the database at `db` (its directory must exist), or fail with
+    /// [`StoreError::InUse`] when another process holds it.
+    pub fn acquire(db: &Path) -> Result<Self, StoreError> {
+        Ok(OwnerLock {
+            _file: lock_owner(db)?,
+        })
+    }
+}
+
 /// Take the exclusive owner lock next to the database file (`flock`, so it is released by the
 /// kernel if the process dies).
 fn lock_owner(db: &Path) -> Result<std::fs::File, StoreError> {
@@ -71,8 +88,9 @@ pub struct ListFilter {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
-    /// The owner lock of a file-backed store (released when the last clone drops).
-    _owner: Option<Arc<std::fs::File>>,
+    /// The owner lock of a file-backed store: released when the last clone drops and no
+    /// call is still running on the blocking pool (each call holds it too).
+    owner: Option<Arc<std::fs::File>>,
 }
 
 impl Store {
@@ -96,7 +114,7 @@ impl Store {
         migrate::run(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
-            _owner: owner,
+            owner,
         })
     }
 
@@ -106,7 +124,10 @@ impl Store {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let conn = self.conn.clone();
+        let owner = self.owner.clone();
         tokio::task::spawn_blocking(move || {
+            // A call whose caller was cancelled still runs to the end: it keeps the lock until then.
+            let _owner = owner;
             let mut guard = conn.lock().map_err(|_| StoreError::Poisoned)?;
             f(&mut guard)
         })

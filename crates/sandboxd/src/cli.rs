@@ -33,6 +33,9 @@ enum Cmd {
     },
     /// Measure sandboxd beside the raw Docker Engine API (see docs/benchmarks.md).
     Bench(sandboxd::bench::BenchArgs),
+    /// Remove an installation's containers, network and host-guard rules (stop sandboxd first);
+    /// with --purge-data also its data dir.
+    Uninstall(UninstallArgs),
     #[command(flatten)]
     Client(client::ClientCmd),
 }
@@ -129,6 +132,51 @@ struct ServeArgs {
     no_host_guard: bool,
 }
 
+#[derive(ClapArgs, Debug)]
+struct UninstallArgs {
+    /// The installation to remove (as given to `serve --instance`).
+    #[arg(long, env = "SANDBOXD_INSTANCE", default_value = "default")]
+    instance: String,
+    /// Its data dir (as given to `serve --data-dir`).
+    #[arg(long, env = "SANDBOXD_DATA_DIR", default_value = "/var/lib/sandboxd")]
+    data_dir: PathBuf,
+    /// Also delete the data dir: the database and every workspace. Needs --yes.
+    #[arg(long)]
+    purge_data: bool,
+    /// Confirm --purge-data.
+    #[arg(long)]
+    yes: bool,
+}
+
+async fn run_uninstall(a: UninstallArgs) -> Result<i32> {
+    if a.purge_data && !a.yes {
+        anyhow::bail!(
+            "--purge-data deletes {} with every workspace in it; add --yes to confirm",
+            a.data_dir.display()
+        );
+    }
+    let u = sandboxd::uninstall::Uninstall {
+        instance: a.instance,
+        data_dir: a.data_dir,
+        purge_data: a.purge_data,
+    };
+    let removed = sandboxd::uninstall::run(&u).await?;
+    println!(
+        "removed {} container(s), network sandboxd-{} and its host-guard rules",
+        removed.containers.len(),
+        u.instance
+    );
+    if removed.data_dir {
+        println!("deleted {}", u.data_dir.display());
+    } else {
+        println!(
+            "kept {} (a later serve recreates sandboxes from it)",
+            u.data_dir.display()
+        );
+    }
+    Ok(0)
+}
+
 pub async fn dispatch(args: Args) -> Result<i32> {
     match args.cmd {
         Cmd::Serve(a) => run_serve(a).await,
@@ -150,6 +198,7 @@ pub async fn dispatch(args: Args) -> Result<i32> {
             Ok(0)
         }
         Cmd::Bench(a) => sandboxd::bench::run(a).await,
+        Cmd::Uninstall(a) => run_uninstall(a).await,
         Cmd::Client(c) => c.run().await,
     }
 }

@@ -5,3 +5,4 @@ pub mod fixture;
 pub mod image;
 pub mod serve;
 pub mod testkit;
+pub mod uninstall;

@@ -104,8 +104,12 @@ pub struct Running {
 impl Running {
     /// Signal the listeners and abort every task without waiting for anything: for contexts
     /// that cannot await this server's runtime (a `Drop` on it). The engine is released as
-    /// the runtime gets to run the aborted tasks' drops.
-    pub fn abort(mut self) {
+    /// the runtime gets to run the aborted tasks' drops. Dropping a `Running` does the same.
+    pub fn abort(self) {
+        drop(self);
+    }
+
+    fn signal_and_abort(&mut self) {
         if let Some((api, preview)) = self.shutdown.take() {
             let _ = api.send(());
             let _ = preview.send(());
@@ -139,15 +143,28 @@ impl Running {
                 let _ = server.await;
             }
         }
-        // Detached lifecycle actions and event reconciles finish on their own; wait for them.
+        // Detached lifecycle actions, wakes and event reconciles finish on their own (a wake
+        // may wait for its port up to --wake-timeout); wait a bounded time for them.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while self.engine.handles() > 1 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        if self.engine.handles() > 1 {
+            tracing::warn!(
+                handles = self.engine.handles() - 1,
+                "shutdown: work still in flight after 5 s; the data dir stays locked until it ends"
+            );
+        }
     }
 }
 
-fn check_instance(name: &str) -> Result<()> {
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.signal_and_abort();
+    }
+}
+
+pub(crate) fn check_instance(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 24
         && name

@@ -8,7 +8,7 @@ pub mod ws;
 use crate::image::ensure_test_image;
 use crate::serve::{self, Running, ServeConfig};
 use anyhow::{Context, Result};
-use bollard::container::{ListContainersOptions, RemoveContainerOptions};
+use bollard::container::ListContainersOptions;
 use bollard::Docker;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -206,23 +206,9 @@ pub async fn containers_of(instance: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Remove every container and the network of an installation.
+/// Remove every container and the network of an installation (see [`crate::uninstall`]).
 pub async fn remove_instance(instance: &str) -> Result<()> {
-    let docker = docker().await?;
-    for name in containers_of(instance).await? {
-        let opts = RemoveContainerOptions {
-            force: true,
-            ..Default::default()
-        };
-        let _ = docker.remove_container(&name, Some(opts)).await;
-    }
-    let rt = sandboxd_runtime::DockerRuntime::connect(sandboxd_runtime::docker::DockerOptions {
-        instance: instance.to_string(),
-        host_guard: true,
-    })
-    .await?;
-    use sandboxd_runtime::Runtime;
-    rt.remove_network().await?;
+    crate::uninstall::remove_from_engine(instance).await?;
     Ok(())
 }
 

@@ -34,7 +34,16 @@ impl Relay {
             let Ok(listener) = TcpListener::from_std(std_listener) else {
                 return;
             };
-            while let Ok((mut down, _)) = listener.accept().await {
+            loop {
+                let mut down = match listener.accept().await {
+                    Ok((down, _)) => down,
+                    Err(e) => {
+                        // Out of descriptors and the like: keep serving once it passes.
+                        eprintln!("bench: relay accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
                 tokio::spawn(async move {
                     let Ok(mut up) = TcpStream::connect(target).await else {
                         return;
@@ -65,7 +74,7 @@ pub struct Traefik {
     pub addr: SocketAddr,
     pub pid: u32,
     pub version: String,
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
 }
 
 impl Traefik {
@@ -96,18 +105,18 @@ impl Traefik {
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         let pid = child.id().context("traefik exited at once")?;
-        let traefik = Traefik {
+        let mut traefik = Traefik {
             addr,
             pid,
             version,
-            _child: child,
+            child,
         };
         traefik.wait_routing(host).await?;
         Ok(traefik)
     }
 
-    /// Until a request through Traefik reaches the app (30 s at most).
-    async fn wait_routing(&self, host: &str) -> Result<()> {
+    /// Until a request through Traefik reaches the app (30 s at most, or until it exits).
+    async fn wait_routing(&mut self, host: &str) -> Result<()> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .no_proxy()
@@ -121,6 +130,9 @@ impl Traefik {
                 .await;
             if matches!(&r, Ok(r) if r.status() == 200) {
                 return Ok(());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!("traefik exited ({status}) before routing; see traefik.log in the bench dir");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
