@@ -212,14 +212,18 @@ impl Activity {
         map.remove(id);
     }
 
+    /// What the table knows of `id` (reading never creates an entry).
     pub fn report(&self, id: &SandboxId, stored_last_ms: i64, now_ms: i64) -> ActivityReport {
-        self.with(id, |s| ActivityReport {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let empty = State::default();
+        let s = map.get(id).unwrap_or(&empty);
+        ActivityReport {
             last_active_ms: s.last_ms.max(stored_last_ms),
             last_source: s.source,
             execs_in_flight: s.execs,
             open_connections: s.connections,
             lease_until_ms: (s.lease_until_ms > now_ms).then_some(s.lease_until_ms),
-        })
+        }
     }
 }
 
