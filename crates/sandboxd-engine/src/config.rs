@@ -40,6 +40,11 @@ impl EngineConfig {
         Self::db_path_in(&self.data_dir)
     }
 
+    /// The file naming the installation a data dir belongs to (written at first start).
+    pub fn instance_marker_in(data_dir: &std::path::Path) -> PathBuf {
+        data_dir.join("state").join("instance")
+    }
+
     /// Where the database of the data dir `data_dir` lives.
     pub fn db_path_in(data_dir: &std::path::Path) -> PathBuf {
         data_dir.join("state").join("sandboxd.db")

@@ -52,6 +52,27 @@ struct Inner {
     init_path: PathBuf,
 }
 
+/// A data dir belongs to one installation: the first start records its name, and a start under
+/// another name is refused (its containers would carry another label and be orphaned).
+fn claim_data_dir(cfg: &EngineConfig) -> Result<(), EngineError> {
+    let marker = EngineConfig::instance_marker_in(&cfg.data_dir);
+    let io = |e: std::io::Error| EngineError::Internal(format!("{}: {e}", marker.display()));
+    match std::fs::read_to_string(&marker) {
+        Ok(name) if name.trim() == cfg.instance => Ok(()),
+        Ok(name) => Err(EngineError::Conflict(format!(
+            "data dir {} belongs to installation {:?}, not {:?}; use --instance {} or another --data-dir",
+            cfg.data_dir.display(),
+            name.trim(),
+            cfg.instance,
+            name.trim()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::write(&marker, format!("{}\n", cfg.instance)).map_err(io)
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
 impl Engine {
     /// How many handles to this engine exist (this one included); 1 means nothing else (a
     /// task, a handler, a guard's table) can still act through it.
@@ -75,6 +96,7 @@ impl Engine {
                 .map_err(|e| EngineError::Internal(format!("creating {}: {e}", dir.display())))?;
         }
         let store = Store::open(&cfg.db_path())?;
+        claim_data_dir(&cfg)?;
         let init_path = init_binary::install(&cfg.bin_dir())
             .map_err(|e| EngineError::Internal(format!("installing init binary: {e}")))?;
         runtime.ensure_network().await?;

@@ -33,7 +33,11 @@ pub async fn tunnel(
     };
     let client_upgrade = hyper::upgrade::on(&mut req);
     let (mut parts, body) = req.into_parts();
-    let host = parts.headers.get(HOST).cloned();
+    // A client that sent an absolute URI and no Host was routed by the URI's authority.
+    let host = parts.headers.get(HOST).cloned().or_else(|| {
+        let authority = parts.uri.authority()?;
+        hyper::header::HeaderValue::from_str(authority.as_str()).ok()
+    });
     headers::strip_hop_by_hop(&mut parts.headers, true);
     if let Some(h) = host {
         parts.headers.insert(HOST, h);

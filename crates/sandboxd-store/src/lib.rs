@@ -128,6 +128,9 @@ impl Store {
         tokio::task::spawn_blocking(move || {
             // A call whose caller was cancelled still runs to the end: it keeps the lock until then.
             let _owner = owner;
+            // Declared after the lock so it drops first: the database is closed before the
+            // owner lock is released, even when this was the last handle.
+            let conn = conn;
             let mut guard = conn.lock().map_err(|_| StoreError::Poisoned)?;
             f(&mut guard)
         })

@@ -144,7 +144,7 @@ struct UninstallArgs {
     #[arg(long)]
     purge_data: bool,
     /// Confirm --purge-data.
-    #[arg(long)]
+    #[arg(long, requires = "purge_data")]
     yes: bool,
 }
 
@@ -166,13 +166,16 @@ async fn run_uninstall(a: UninstallArgs) -> Result<i32> {
         removed.containers.len(),
         u.instance
     );
-    if removed.data_dir {
-        println!("deleted {}", u.data_dir.display());
-    } else {
-        println!(
+    match (u.purge_data, removed.data_dir) {
+        (true, true) => println!("deleted {}", u.data_dir.display()),
+        (true, false) => println!(
+            "deleted sandboxd's state and workspaces; kept {} (it holds other files)",
+            u.data_dir.display()
+        ),
+        (false, _) => println!(
             "kept {} (a later serve recreates sandboxes from it)",
             u.data_dir.display()
-        );
+        ),
     }
     Ok(0)
 }

@@ -1,8 +1,9 @@
 //! `sandboxd uninstall`: remove what one installation put on the Docker engine and the host —
 //! every container labelled with its instance, its network and that network's host-guard rules —
-//! and, only when asked, its data dir (the database and every workspace). Rule: it never runs
-//! beside a sandboxd that owns the data dir (it holds the store's owner lock throughout), and the
-//! data dir goes last, after everything that points into it.
+//! and, only when asked, what sandboxd keeps in its data dir (the database and every workspace).
+//! Rule: it acts only on a data dir that is sandboxd's and this installation's, never beside a
+//! sandboxd that owns it (it holds the store's owner lock throughout), and it deletes only
+//! sandboxd's own entries there, the state last, after everything that points into it.
 
 use anyhow::{bail, Context, Result};
 use sandboxd_engine::EngineConfig;
@@ -27,30 +28,54 @@ pub struct Removed {
     pub data_dir: bool,
 }
 
-/// Remove the installation; refuses while a sandboxd uses the data dir.
+/// Remove the installation. Refuses unless `data_dir` is a sandboxd data dir (it has a
+/// database) of this installation (its instance marker, when it has one, names it), and while a
+/// sandboxd owns it.
 pub async fn run(u: &Uninstall) -> Result<Removed> {
     crate::serve::check_instance(&u.instance)?;
-    let db = EngineConfig::db_path_in(&u.data_dir);
-    // A data dir that was never used has no state dir, and nothing can be running on it.
-    let _owner =
-        match db.parent().is_some_and(Path::exists) {
-            true => Some(OwnerLock::acquire(&db).with_context(|| {
-                format!("stop the sandboxd using {} first", u.data_dir.display())
-            })?),
-            false => None,
-        };
-    let containers = remove_from_engine(&u.instance).await?;
-    let data_dir = u.purge_data && u.data_dir.exists();
-    if data_dir {
-        // Workspaces belong to uid 1000 and may hold anything; remove_dir_all never follows
-        // symlinks, so nothing outside the data dir is touched.
-        std::fs::remove_dir_all(&u.data_dir)
-            .with_context(|| format!("deleting {}", u.data_dir.display()))?;
+    let dir = std::fs::canonicalize(&u.data_dir)
+        .with_context(|| format!("no sandboxd data dir at {}", u.data_dir.display()))?;
+    let db = EngineConfig::db_path_in(&dir);
+    if !db.exists() {
+        bail!(
+            "{} is not a sandboxd data dir (no {}); refusing to touch it",
+            dir.display(),
+            db.display()
+        );
     }
+    match std::fs::read_to_string(EngineConfig::instance_marker_in(&dir)) {
+        Ok(name) if name.trim() != u.instance => bail!(
+            "{} belongs to installation {:?}, not {:?}",
+            dir.display(),
+            name.trim(),
+            u.instance
+        ),
+        // A data dir from before the marker existed: the lock below still proves it is idle.
+        _ => {}
+    }
+    let _owner = OwnerLock::acquire(&db)
+        .with_context(|| format!("stop the sandboxd using {} first", dir.display()))?;
+    let containers = remove_from_engine(&u.instance).await?;
+    let data_dir = u.purge_data && purge(&dir)?;
     Ok(Removed {
         containers,
         data_dir,
     })
+}
+
+/// Delete what sandboxd keeps in `dir` — workspaces and binaries first, the state (database and
+/// lock) last — then `dir` itself if nothing else is in it. Returns whether `dir` is gone.
+/// `remove_dir_all` never follows symlinks, so nothing outside `dir` is touched.
+fn purge(dir: &Path) -> Result<bool> {
+    for sub in ["workspaces", "bin", "state"] {
+        let path = dir.join(sub);
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("deleting {}", path.display())),
+        }
+    }
+    Ok(std::fs::remove_dir(dir).is_ok())
 }
 
 /// Remove every container of `instance` (running or not), then its network and host-guard

@@ -189,8 +189,8 @@ fn rusqlite_delete(data: &std::path::Path, id: &str) -> usize {
 }
 
 /// One data dir has one owner: a second sandboxd on it is refused with a clear error (it would
-/// otherwise write the same database and reconcile the same sandboxes), and a clean shutdown
-/// frees it for the next start at once.
+/// otherwise write the same database and reconcile the same sandboxes), a start under another
+/// installation name is refused, and a clean shutdown frees it for the next start at once.
 #[tokio::test]
 async fn a_second_sandboxd_on_the_same_data_dir_is_refused() {
     let s = TestServer::start().await.unwrap();
@@ -203,6 +203,15 @@ async fn a_second_sandboxd_on_the_same_data_dir_is_refused() {
     let msg = format!("{err:#}");
     assert!(msg.contains("in use by another sandboxd"), "{msg}");
     let (data, instance) = s.stop_keep().await;
+    // The data dir belongs to its installation: another --instance on it is refused.
+    let mut stranger = TestServer::config(data.path());
+    stranger.instance = format!("{instance}x");
+    let err = sandboxd::serve::start(stranger)
+        .await
+        .err()
+        .expect("refused");
+    let msg = format!("{err:#}");
+    assert!(msg.contains("belongs to installation"), "{msg}");
     cfg.instance = instance;
     let s = TestServer::start_in(data, cfg).await.unwrap();
     let (st, _) = s.call("GET", "/readyz", None).await.unwrap();

@@ -1,5 +1,6 @@
-//! `sandboxd uninstall` against the real engine: refused while a sandboxd owns the data dir and
-//! without --yes for --purge-data; then it removes the installation's containers (running and
+//! `sandboxd uninstall` against the real engine: refused while a sandboxd owns the data dir, for
+//! another installation's data dir or a dir that is not sandboxd's, and without --yes for
+//! --purge-data; then it removes the installation's containers (running and
 //! stopped), network and host-guard rules, and with --purge-data its data dir — and nothing of
 //! another installation on the same engine.
 
@@ -44,6 +45,25 @@ async fn uninstall_removes_one_installation_and_nothing_else() {
     assert_eq!(s.containers().await.unwrap().len(), 2);
 
     let (data, instance) = s.stop_keep().await;
+    // Not this installation's data dir, or not a data dir at all: refused, nothing touched.
+    let out = uninstall(&other.instance, data.path(), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("belongs to installation"),
+        "{err}"
+    );
+    let stranger = tempfile::tempdir().unwrap();
+    std::fs::write(stranger.path().join("precious"), "keep me").unwrap();
+    let out = uninstall(&instance, stranger.path(), &["--purge-data", "--yes"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("not a sandboxd data dir"),
+        "{err}"
+    );
+    assert!(stranger.path().join("precious").exists());
+    assert_eq!(containers_of(&instance).await.unwrap().len(), 2);
+    assert_eq!(other.containers().await.unwrap().len(), 1);
+
     let out = uninstall(&instance, data.path(), &["--purge-data"]);
     assert!(!out.status.success(), "--purge-data needs --yes");
     assert!(data.path().join("workspaces").exists());

@@ -59,13 +59,18 @@ pub(super) fn install(bridge: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Remove the rules (every copy); failures are ignored — there is nothing left to protect.
-pub(super) fn uninstall(bridge: &str) {
+/// Remove the rules (every copy). Fails only when iptables cannot be run or a rule is still
+/// there afterwards.
+pub(super) fn uninstall(bridge: &str) -> Result<(), String> {
     for rule in rules(bridge) {
         for _ in 0..8 {
-            if !matches!(iptables("-D", &rule), Ok(true)) {
+            if !iptables("-D", &rule)? {
                 break;
             }
         }
+        if iptables("-C", &rule)? {
+            return Err(format!("host guard rule for {bridge} could not be removed"));
+        }
     }
+    Ok(())
 }

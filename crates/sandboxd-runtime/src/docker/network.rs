@@ -86,13 +86,15 @@ async fn inspect(rt: &DockerRuntime) -> Result<Option<NetworkInfo>, RuntimeError
 }
 
 pub(super) async fn remove(rt: &DockerRuntime) -> Result<(), RuntimeError> {
-    if rt.host_guard {
-        firewall::uninstall(&rt.bridge);
-    }
+    let guard = if rt.host_guard {
+        firewall::uninstall(&rt.bridge).map_err(RuntimeError::Other)
+    } else {
+        Ok(())
+    };
     // Endpoints of containers removed a moment ago may still be being released: retry briefly.
     for attempt in 0..20 {
         match rt.docker.remove_network(&rt.network).await.map_err(map_err) {
-            Ok(()) | Err(RuntimeError::NotFound(_)) => return Ok(()),
+            Ok(()) | Err(RuntimeError::NotFound(_)) => return guard,
             Err(RuntimeError::Engine { message, .. })
                 if attempt < 19 && message.contains("active endpoints") =>
             {
@@ -101,7 +103,7 @@ pub(super) async fn remove(rt: &DockerRuntime) -> Result<(), RuntimeError> {
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    guard
 }
 
 #[cfg(test)]

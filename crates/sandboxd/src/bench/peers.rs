@@ -24,7 +24,7 @@ impl Relay {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("bench-relay")
-            .enable_io()
+            .enable_all()
             .build()
             .context("relay runtime")?;
         let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;

@@ -1,8 +1,8 @@
 //! `--wrk`: the proxy figure cross-checked with wrk as the load generator. Rule: wrk sends the
 //! same requests (same Host, same path, same connection count) to the same two addresses, in
 //! alternating rounds after the built-in generator's; its own report (requests/s and the latency
-//! distribution) is parsed, never re-derived, and any non-2xx answer or socket error makes the
-//! round a failure rather than a number.
+//! distribution) is parsed, never re-derived, and any 4xx/5xx answer (what wrk counts as
+//! "Non-2xx or 3xx") or socket error makes the round a failure rather than a number.
 
 use anyhow::{bail, Context, Result};
 use std::net::SocketAddr;
