@@ -90,6 +90,12 @@ echo "never served" >&2; exit 1
         .find_map(|l| l.strip_prefix("ID="))
         .unwrap()
         .to_string();
+    assert_eq!(id.len(), 26, "sed must extract a ULID: {id:?}");
+    assert!(s
+        .workspaces()
+        .join(&id)
+        .join("workspace/index.html")
+        .exists());
     assert!(stdout.ends_with("hello\n"), "{stdout}");
 
     // Force a stop (the hand-started server is recorded), then the same URL wakes it.
