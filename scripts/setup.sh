@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Host packages sandboxd needs: busybox-static (the test image), debootstrap (the default image
-# on hosts without a registry), iptables (the host guard). Idempotent; needs root for apt.
+# on hosts without a registry), iptables (the host guard), wrk (the bench's --wrk cross-check,
+# exercised by the tests). Idempotent; needs root for apt.
 set -euo pipefail
 need=()
 command -v busybox >/dev/null 2>&1 || need+=(busybox-static)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   if [ "$(id -u)" -ne 0 ]; then

@@ -14,6 +14,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
@@ -48,24 +49,29 @@ pub fn install(dir: &Path) -> io::Result<PathBuf> {
             return Ok(path);
         }
     }
-    fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".sandboxd-init-{}.{}.tmp",
-        &hash[..16],
-        std::process::id()
-    ));
-    let result = write_executable(&tmp).and_then(|()| fs::rename(&tmp, &path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map(|()| path)
+    write_executable(dir, &format!("sandboxd-init-{}", &hash[..16]), INIT_BINARY)
 }
 
-fn write_executable(path: &Path) -> io::Result<()> {
-    let mut file = fs::File::create(path)?;
-    file.write_all(INIT_BINARY)?;
-    file.set_permissions(fs::Permissions::from_mode(0o755))?;
-    file.sync_all()
+/// Writes `bytes` to `dir/name` with mode 0755 (creating `dir` if needed) and returns that
+/// path. The bytes go to a temporary name unique to this process and call, then are renamed
+/// into place, so concurrent callers and running copies never see a half-written file.
+pub fn write_executable(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    fs::create_dir_all(dir)?;
+    let path = dir.join(name);
+    let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{unique}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.set_permissions(fs::Permissions::from_mode(0o755))?;
+        file.sync_all()?;
+        fs::rename(&tmp, &path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written.map(|()| path)
 }
 
 #[cfg(test)]

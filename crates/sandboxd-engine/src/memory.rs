@@ -22,20 +22,21 @@ impl HostMemory for ProcMeminfo {
 }
 
 pub fn parse_meminfo(text: &str) -> Option<MemoryReading> {
-    let field = |name: &str| -> Option<u64> {
-        let line = text.lines().find(|l| l.starts_with(name))?;
-        let kb: u64 = line[name.len()..]
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kb * 1024)
-    };
     Some(MemoryReading {
-        available: field("MemAvailable:")?,
-        total: field("MemTotal:")?,
+        available: kib_field(text, "MemAvailable:")? * 1024,
+        total: kib_field(text, "MemTotal:")? * 1024,
     })
+}
+
+/// The value of a `Name:   N kB` line of a `/proc` file (`meminfo`, `<pid>/status`), in KiB.
+pub fn kib_field(text: &str, name: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(name))?;
+    line[name.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// A fixed reading, for tests.

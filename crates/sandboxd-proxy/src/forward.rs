@@ -15,11 +15,11 @@ pub async fn forward(
     proxy: &Proxy,
     req: Request<Incoming>,
     peer: SocketAddr,
+    html: bool,
     ip: IpAddr,
     port: u16,
     guard: ConnectionGuard,
 ) -> Response<ProxyBody> {
-    let html = headers::wants_html(req.headers());
     let (mut parts, body) = req.into_parts();
     let Ok(uri) = upstream_uri(ip, port, &parts.uri) else {
         return pages::error(

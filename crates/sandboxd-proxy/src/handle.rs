@@ -23,12 +23,8 @@ pub async fn handle(
         .headers()
         .get(HOST)
         .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.to_string()));
-    let Some(target) = host
-        .as_deref()
-        .and_then(|h| parse_preview_host(h, &proxy.cfg.domain))
-    else {
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    let Some(target) = host.and_then(|h| parse_preview_host(h, &proxy.cfg.domain)) else {
         let msg = format!(
             "not a preview host: expected s-<id>-<port>.{}",
             proxy.cfg.domain
@@ -48,7 +44,7 @@ pub async fn handle(
                 return pages::poll(true);
             }
             if !polling && (route.port_ready || !proxy.engine.warming(&warm)) {
-                return send(&proxy, req, peer, route.ip, target.port, guard).await;
+                return send(&proxy, req, peer, html, route.ip, target.port, guard).await;
             }
             Some(guard)
         }
@@ -133,13 +129,14 @@ async fn slow_path(
         );
     };
     drop(held);
-    send(&proxy, req, peer, route.ip, target.port, guard).await
+    send(&proxy, req, peer, html, route.ip, target.port, guard).await
 }
 
 async fn send(
     proxy: &Proxy,
     req: Request<Incoming>,
     peer: SocketAddr,
+    html: bool,
     ip: IpAddr,
     port: u16,
     guard: ConnectionGuard,
@@ -147,7 +144,7 @@ async fn send(
     if headers::is_upgrade(req.headers()) {
         upgrade::tunnel(proxy, req, peer, ip, port, guard).await
     } else {
-        forward::forward(proxy, req, peer, ip, port, guard).await
+        forward::forward(proxy, req, peer, html, ip, port, guard).await
     }
 }
 

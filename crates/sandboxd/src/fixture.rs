@@ -5,44 +5,24 @@
 //! [`write_fixture`] + `image::ensure_test_image`, then start it as
 //! `/usr/local/bin/sandboxd-fixture PORT [PORT...]`.
 
-use std::fs;
-use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The static fixture executable (Linux ELF, no interpreter).
 pub const FIXTURE_BINARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sandboxd-fixture"));
 
-/// Writes [`FIXTURE_BINARY`] to `dir/sandboxd-fixture` with mode 0755
-/// (creating `dir` if needed) and returns that path. The file is written
-/// under a temporary name and renamed into place, so concurrent callers and
-/// running copies never see a half-written file.
+/// Writes [`FIXTURE_BINARY`] to `dir/sandboxd-fixture` with mode 0755 (creating `dir` if
+/// needed) and returns that path; atomic like the init's install
+/// ([`sandboxd_engine::init_binary::write_executable`]).
 pub fn write_fixture(dir: &Path) -> io::Result<PathBuf> {
-    fs::create_dir_all(dir)?;
-    let path = dir.join("sandboxd-fixture");
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let unique = NEXT.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(
-        ".sandboxd-fixture.{}.{unique}.tmp",
-        std::process::id()
-    ));
-    let written = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(FIXTURE_BINARY)?;
-        file.set_permissions(fs::Permissions::from_mode(0o755))?;
-        file.sync_all()?;
-        fs::rename(&tmp, &path)
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written.map(|()| path)
+    sandboxd_engine::init_binary::write_executable(dir, "sandboxd-fixture", FIXTURE_BINARY)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn embedded_fixture_is_a_static_elf() {

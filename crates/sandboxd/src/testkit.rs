@@ -20,6 +20,9 @@ use tokio::sync::OnceCell;
 /// Tag of the busybox image tests run sandboxes from.
 pub const TEST_IMAGE: &str = "sandboxd-test:latest";
 
+/// Create body for a sandbox whose start command serves the fixture app on port 3000.
+pub const FIXTURE_APP: &str = r#"{"ports":[3000],"start":"exec sandboxd-fixture 3000"}"#;
+
 /// `bash` for images without it: enough for `bash -lc '...'` in the brief's quick start.
 const BASH_SHIM: &str = "#!/bin/sh\nexec /bin/sh \"$@\"\n";
 

@@ -1,6 +1,7 @@
-//! `sandboxd bench --quick` against the real engine: every figure is produced with samples and
-//! finite numbers on both sides, and cleanup leaves no container, network or directory behind —
-//! checked here independently of what the bench itself reports.
+//! `sandboxd bench --quick --wrk` against the real engine: every figure is produced with samples
+//! and finite numbers on both sides, the proxy figures carry the L4 relay and the wrk cross-check,
+//! and cleanup leaves no container, network or directory behind — checked here independently of
+//! what the bench itself reports.
 
 use bollard::container::ListContainersOptions;
 use bollard::network::InspectNetworkOptions;
@@ -42,7 +43,7 @@ async fn quick_bench_produces_every_figure_and_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("bench.json");
     let out = Command::new(env!("CARGO_BIN_EXE_sandboxd"))
-        .args(["bench", "--quick", "--json"])
+        .args(["bench", "--quick", "--wrk", "--json"])
         .arg(&json)
         .output()
         .expect("running sandboxd bench");
@@ -80,7 +81,14 @@ async fn quick_bench_produces_every_figure_and_leaves_nothing_behind() {
     for c in [1, 16, 64] {
         let f = figures.iter().find(|f| f["name"] == format!("http_c{c}"));
         let extra = &f.unwrap()["extra"];
-        for key in ["rps_l4_relay", "l4_relay_p50_ms", "sandboxd_kernel_share"] {
+        for key in [
+            "rps_l4_relay",
+            "l4_relay_p50_ms",
+            "sandboxd_kernel_share",
+            "wrk_rps_sandboxd",
+            "wrk_rps_raw",
+            "wrk_p50_sandboxd_ms",
+        ] {
             let v = extra[key].as_f64();
             assert!(
                 v.is_some_and(|v| v.is_finite() && v > 0.0),

@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 use sandboxd::testkit::ws::WsClient;
-use sandboxd::testkit::TestServer;
+use sandboxd::testkit::{TestServer, FIXTURE_APP};
 use std::time::{Duration, Instant};
 
 async fn status(s: &TestServer, id: &str) -> String {
@@ -42,10 +42,7 @@ fn short_idle(c: &mut sandboxd::serve::ServeConfig) {
 #[tokio::test]
 async fn idle_sandboxes_stop_and_always_on_ones_do_not() {
     let s = TestServer::start_with(short_idle).await.unwrap();
-    let idle = s
-        .create(r#"{"ports":[3000],"start":"exec sandboxd-fixture 3000"}"#)
-        .await
-        .unwrap();
+    let idle = s.create(FIXTURE_APP).await.unwrap();
     let keep = s.create(r#"{"idle_policy":"always_on"}"#).await.unwrap();
     let a = activity(&s, &idle).await;
     assert_eq!(a["status"], "running");
@@ -82,10 +79,7 @@ async fn idle_sandboxes_stop_and_always_on_ones_do_not() {
 #[tokio::test]
 async fn an_open_websocket_keeps_a_sandbox_awake() {
     let s = TestServer::start_with(short_idle).await.unwrap();
-    let id = s
-        .create(r#"{"ports":[3000],"start":"exec sandboxd-fixture 3000"}"#)
-        .await
-        .unwrap();
+    let id = s.create(FIXTURE_APP).await.unwrap();
     let mut ws = WsClient::connect(s.preview_addr(), &s.preview_host(&id, 3000), "/ws")
         .await
         .unwrap();

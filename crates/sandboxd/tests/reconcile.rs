@@ -20,6 +20,16 @@ where
     }
 }
 
+/// Force-remove a container straight through the engine, as an operator or a crash might.
+async fn remove_behind_our_back(name: &str) {
+    let opts = RemoveContainerOptions {
+        force: true,
+        ..Default::default()
+    };
+    let d = docker().await.unwrap();
+    d.remove_container(name, Some(opts)).await.unwrap();
+}
+
 async fn container_running(name: &str) -> Option<bool> {
     let d = docker().await.unwrap();
     d.inspect_container(name, None)
@@ -34,16 +44,7 @@ async fn removed_container_is_recreated_and_died_one_is_recorded() {
     let id = s.create(r#"{"id":"heal"}"#).await.unwrap();
     s.sh(&id, "echo data > ~/workspace/f").await.unwrap();
     let name = s.container_name(&id);
-    let d = docker().await.unwrap();
-    d.remove_container(
-        &name,
-        Some(RemoveContainerOptions {
-            force: true,
-            ..Default::default()
-        }),
-    )
-    .await
-    .unwrap();
+    remove_behind_our_back(&name).await;
     wait_for("container recreated and running", || async {
         container_running(&name).await == Some(true)
     })
@@ -52,6 +53,7 @@ async fn removed_container_is_recreated_and_died_one_is_recorded() {
     assert_eq!(out, "data\n");
 
     // Killed behind our back: recorded as stopped, with the reason.
+    let d = docker().await.unwrap();
     d.kill_container(&name, Some(KillContainerOptions { signal: "SIGKILL" }))
         .await
         .unwrap();
@@ -146,16 +148,7 @@ async fn a_create_interrupted_by_a_crash_is_finished_at_boot() {
         data.path(),
         "UPDATE sandboxes SET status='creating' WHERE id='halfway'",
     );
-    let d = docker().await.unwrap();
-    d.remove_container(
-        &name,
-        Some(RemoveContainerOptions {
-            force: true,
-            ..Default::default()
-        }),
-    )
-    .await
-    .unwrap();
+    remove_behind_our_back(&name).await;
     let s = TestServer::start_in(data, cfg).await.unwrap();
     let (_, v) = s
         .call("GET", &format!("/v1/sandboxes/{id}"), None)

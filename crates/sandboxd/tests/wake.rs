@@ -4,10 +4,8 @@
 
 use reqwest::Method;
 use sandboxd::testkit::ws::WsClient;
-use sandboxd::testkit::{docker, TestServer};
+use sandboxd::testkit::{docker, TestServer, FIXTURE_APP as FIXTURE};
 use std::time::{Duration, Instant};
-
-const FIXTURE: &str = r#"{"ports":[3000],"start":"exec sandboxd-fixture 3000"}"#;
 
 async fn stopped_fixture(s: &TestServer) -> String {
     let id = s.create(FIXTURE).await.unwrap();

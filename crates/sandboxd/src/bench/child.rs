@@ -117,12 +117,8 @@ impl Child {
     pub fn rss_mib(&self) -> Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
             .context("reading the child's /proc status")?;
-        let kib = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .context("no VmRSS line")?;
-        Ok(kib / 1024.0)
+        let kib = sandboxd_engine::memory::kib_field(&status, "VmRSS:").context("no VmRSS line")?;
+        Ok(kib as f64 / 1024.0)
     }
 
     /// The last lines of the child's log (for error messages).

@@ -28,14 +28,13 @@ async fn mem_available_mib() -> Result<f64> {
     Ok(sum / 5.0)
 }
 
+/// MemAvailable in MiB, read the way admission reads it.
 fn mem_available_once() -> Result<f64> {
-    let text = std::fs::read_to_string("/proc/meminfo")?;
-    let kib = text
-        .lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+    use sandboxd_engine::memory::{HostMemory, ProcMeminfo};
+    let reading = ProcMeminfo
+        .read()
         .context("no MemAvailable in /proc/meminfo")?;
-    Ok(kib / 1024.0)
+    Ok(reading.available as f64 / (1024.0 * 1024.0))
 }
 
 fn rss_figure(name: String, child: &Child, note: String) -> Result<Figure> {

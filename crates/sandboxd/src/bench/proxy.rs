@@ -12,10 +12,11 @@ use super::peers::{Relay, Traefik};
 use super::raw::container_ip;
 use super::report::Figure;
 use super::stats::Series;
-use super::wake::{until_served, FIXTURE_CREATE};
+use super::wake::until_served;
 use super::wrk::{self, WrkRun};
 use super::Env;
 use crate::testkit::ws::WsClient;
+use crate::testkit::FIXTURE_APP;
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -27,7 +28,7 @@ const MAX_REQUESTS: u64 = 2_000_000;
 const WARMUP: Duration = Duration::from_millis(200);
 
 pub async fn proxy_and_websocket(env: &Env) -> Result<Vec<Figure>> {
-    let id = env.api.create(Some(FIXTURE_CREATE)).await?;
+    let id = env.api.create(Some(FIXTURE_APP)).await?;
     let result = measure(env, &id).await;
     let _ = env.api.purge(&id).await;
     result

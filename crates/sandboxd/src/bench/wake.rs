@@ -8,12 +8,12 @@ use super::http::{get_first_byte, wait_accept};
 use super::report::Figure;
 use super::stats::Series;
 use super::Env;
+use crate::testkit::FIXTURE_APP;
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 const WAKE: &str = "4. Wake to first byte";
-pub const FIXTURE_CREATE: &str = r#"{"ports":[3000],"start":"exec sandboxd-fixture 3000"}"#;
 pub const FIXTURE_START: &str = "exec sandboxd-fixture 3000";
 /// How often the raw side polls the port, and for how long at most.
 const POLL: Duration = Duration::from_millis(5);
@@ -37,7 +37,7 @@ pub async fn until_served(env: &Env, id: &str) -> Result<()> {
 }
 
 pub async fn wake_to_first_byte(env: &Env) -> Result<Figure> {
-    let id = env.api.create(Some(FIXTURE_CREATE)).await?;
+    let id = env.api.create(Some(FIXTURE_APP)).await?;
     let name = match env.raw.create(Some(FIXTURE_START)).await {
         Ok(n) => n,
         Err(e) => {
