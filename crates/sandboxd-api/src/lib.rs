@@ -6,6 +6,7 @@
 mod auth;
 mod body;
 mod error;
+mod guard;
 mod handlers;
 pub mod openapi;
 mod ready;
@@ -14,6 +15,7 @@ mod view;
 
 pub use body::MAX_BODY_BYTES;
 pub use error::ApiError;
+pub use guard::ApiHosts;
 pub use ready::ReadyState;
 pub use view::PreviewUrls;
 
@@ -29,6 +31,8 @@ pub struct ApiState {
     pub ready: ReadyState,
     /// When set, every route but the health probes needs `Authorization: Bearer <token>`.
     pub token: Option<Arc<str>>,
+    /// Host names the API answers to besides loopback names and IP literals.
+    pub hosts: Arc<ApiHosts>,
 }
 
 /// The API router (without a listener).

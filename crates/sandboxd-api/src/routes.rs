@@ -5,7 +5,7 @@
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
 use crate::handlers::{health, sandboxes};
-use crate::{auth, ApiState};
+use crate::{auth, guard, ApiState};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
@@ -40,6 +40,11 @@ pub fn build(state: ApiState) -> (Router, Vec<(&'static str, &'static str)>) {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
+        ))
+        // Outermost: a forged browser request is refused before the token is even looked at.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::refuse_browser_forgeries,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);

@@ -9,10 +9,14 @@ use serde::Serialize;
 pub enum ErrorCode {
     InvalidRequest,
     Unauthorized,
+    /// Refused whatever the credentials: a cross-site (browser) request or a foreign `Host`.
+    Forbidden,
     NotFound,
     Conflict,
     Gone,
     PayloadTooLarge,
+    /// A request body that is not `application/json`.
+    UnsupportedMediaType,
     Capacity,
     /// The sandbox is in `error` (its reason is in the message); `start` recovers it.
     SandboxError,
@@ -28,10 +32,12 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest => 400,
             ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
             ErrorCode::Gone => 410,
             ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Capacity => 503,
             ErrorCode::SandboxError => 503,
             ErrorCode::AppNotReady => 503,
@@ -55,10 +61,12 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::Gone => "gone",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Capacity => "capacity",
             ErrorCode::SandboxError => "sandbox_error",
             ErrorCode::AppNotReady => "app_not_ready",

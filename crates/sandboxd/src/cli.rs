@@ -25,7 +25,7 @@ pub struct Args {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Run the control plane (API, reconciler) on its embedded defaults.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Build images.
     Image {
         #[command(subcommand)]
@@ -64,6 +64,10 @@ struct ServeArgs {
     /// Bearer token the API requires (always, when set).
     #[arg(long, env = "SANDBOXD_API_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
+    /// A host name clients use to reach the API (repeatable; loopback names and IP addresses
+    /// are always accepted). Requests naming any other Host are refused (DNS rebinding).
+    #[arg(long = "api-host", env = "SANDBOXD_API_HOSTS", value_delimiter = ',')]
+    api_hosts: Vec<String>,
     /// Installation name: two installations on one engine never touch each other's sandboxes.
     #[arg(long, env = "SANDBOXD_INSTANCE", default_value = "default")]
     instance: String,
@@ -182,7 +186,7 @@ async fn run_uninstall(a: UninstallArgs) -> Result<i32> {
 
 pub async fn dispatch(args: Args) -> Result<i32> {
     match args.cmd {
-        Cmd::Serve(a) => run_serve(a).await,
+        Cmd::Serve(a) => run_serve(*a).await,
         Cmd::Image {
             cmd: ImageCmd::Build { force, method },
         } => {
@@ -211,6 +215,7 @@ async fn run_serve(a: ServeArgs) -> Result<i32> {
     cfg.data_dir = a.data_dir;
     cfg.api_addr = a.api_addr;
     cfg.api_token = a.api_token;
+    cfg.api_hosts = a.api_hosts;
     cfg.instance = a.instance;
     cfg.preview_domain = a.preview_domain;
     cfg.preview_scheme = a.preview_scheme;

@@ -25,6 +25,8 @@ pub struct ServeConfig {
     pub instance: String,
     pub api_addr: SocketAddr,
     pub api_token: Option<String>,
+    /// Host names clients use for the API besides loopback names and IP addresses.
+    pub api_hosts: Vec<String>,
     /// The preview listener (never serves the API).
     pub preview_addr: SocketAddr,
     pub preview_domain: String,
@@ -59,6 +61,7 @@ impl ServeConfig {
             instance: "default".into(),
             api_addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
             api_token: None,
+            api_hosts: Vec::new(),
             preview_addr: SocketAddr::from(([127, 0, 0, 1], 80)),
             preview_domain: "preview.localhost".into(),
             preview_scheme: "http".into(),
@@ -256,6 +259,7 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
             .clone()
             .filter(|t| !t.is_empty())
             .map(Arc::from),
+        hosts: Arc::new(sandboxd_api::ApiHosts::new(cfg.api_hosts.clone())),
     };
     let listener = tokio::net::TcpListener::bind(cfg.api_addr)
         .await

@@ -208,6 +208,7 @@ async fn an_exec_whose_caller_disconnects_stops_counting() {
     let r = s
         .client
         .post(format!("{}/v1/sandboxes/{id}/exec", s.api))
+        .header("content-type", "application/json")
         .body(r#"{"cmd":["sleep","30"]}"#)
         .timeout(Duration::from_secs(1))
         .send()
