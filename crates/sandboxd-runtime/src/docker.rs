@@ -6,6 +6,7 @@ mod container;
 mod exec;
 mod firewall;
 mod network;
+pub mod teardown;
 
 use crate::{
     ContainerInfo, ContainerSpec, ContainerSummary, ExecOutput, ExecRequest, LogLine, NetworkInfo,
@@ -28,6 +29,8 @@ pub struct DockerRuntime {
     network: String,
     bridge: String,
     host_guard: bool,
+    /// Held for each container removal: removals on our network happen one at a time.
+    removals: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// How to reach the engine and which names this installation uses.
@@ -50,6 +53,7 @@ impl DockerRuntime {
             docker,
             instance: opts.instance,
             host_guard: opts.host_guard,
+            removals: Default::default(),
         })
     }
 

@@ -78,8 +78,9 @@ fn purge(dir: &Path) -> Result<bool> {
     Ok(std::fs::remove_dir(dir).is_ok())
 }
 
-/// Remove every container of `instance` (running or not), then its network and host-guard
-/// rules. Returns the removed containers' names.
+/// Remove every container of `instance` (running or not), one at a time and each stopped before
+/// it is removed, then its network and host-guard rules. Returns the removed containers' names.
+/// Callers make sure nothing creates containers of `instance` meanwhile (no sandboxd serves it).
 pub async fn remove_from_engine(instance: &str) -> Result<Vec<String>> {
     let rt = DockerRuntime::connect(DockerOptions {
         instance: instance.to_string(),
@@ -88,17 +89,21 @@ pub async fn remove_from_engine(instance: &str) -> Result<Vec<String>> {
     .await
     .context("connecting to the Docker engine")?;
     let mut removed = Vec::new();
-    for c in rt.list().await? {
-        rt.remove(&c.name)
-            .await
-            .with_context(|| format!("removing container {}", c.name))?;
-        removed.push(c.name);
+    // A container whose create was in flight when its sandboxd stopped can appear late: list
+    // again until a pass finds nothing (bounded).
+    for _pass in 0..3 {
+        let found = rt.list().await?;
+        if found.is_empty() {
+            rt.remove_network().await.context("removing the network")?;
+            return Ok(removed);
+        }
+        for c in found {
+            rt.remove(&c.name)
+                .await
+                .with_context(|| format!("removing container {}", c.name))?;
+            removed.push(c.name);
+        }
     }
-    rt.remove_network().await.context("removing the network")?;
-    let left = rt.list().await?;
-    if !left.is_empty() {
-        let names: Vec<_> = left.into_iter().map(|c| c.name).collect();
-        bail!("containers appeared while uninstalling: {names:?}");
-    }
-    Ok(removed)
+    let names: Vec<_> = rt.list().await?.into_iter().map(|c| c.name).collect();
+    bail!("containers keep appearing while uninstalling (is a sandboxd still serving {instance}?): {names:?}")
 }

@@ -6,7 +6,7 @@ use super::{map_err, DockerRuntime, INSTANCE_LABEL};
 use crate::{ContainerInfo, ContainerSpec, ContainerSummary, RuntimeError, RuntimeEvent};
 use bollard::container::{
     Config, CreateContainerOptions, DownloadFromContainerOptions, InspectContainerOptions,
-    ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
+    ListContainersOptions, StopContainerOptions,
 };
 use bollard::models::{HostConfig, HostConfigLogConfig, Mount, MountTypeEnum, ResourcesUlimits};
 use bollard::system::EventsOptions;
@@ -124,22 +124,7 @@ pub(super) async fn stop(
 }
 
 pub(super) async fn remove(rt: &DockerRuntime, name: &str) -> Result<(), RuntimeError> {
-    let opts = RemoveContainerOptions {
-        force: true,
-        v: true,
-        link: false,
-    };
-    match rt
-        .docker
-        .remove_container(name, Some(opts))
-        .await
-        .map_err(map_err)
-    {
-        Ok(()) | Err(RuntimeError::NotFound(_)) => Ok(()),
-        // "removal already in progress" — the engine finishes it for us.
-        Err(RuntimeError::Conflict(m)) if m.contains("already in progress") => Ok(()),
-        Err(e) => Err(e),
-    }
+    super::teardown::stop_and_remove(&rt.docker, &rt.removals, name).await
 }
 
 pub(super) async fn inspect(

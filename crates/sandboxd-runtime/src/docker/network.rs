@@ -91,18 +91,7 @@ pub(super) async fn remove(rt: &DockerRuntime) -> Result<(), RuntimeError> {
     } else {
         Ok(())
     };
-    // Endpoints of containers removed a moment ago may still be being released: retry briefly.
-    for attempt in 0..20 {
-        match rt.docker.remove_network(&rt.network).await.map_err(map_err) {
-            Ok(()) | Err(RuntimeError::NotFound(_)) => return guard,
-            Err(RuntimeError::Engine { message, .. })
-                if attempt < 19 && message.contains("active endpoints") =>
-            {
-                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    super::teardown::remove_network(&rt.docker, &rt.network).await?;
     guard
 }
 

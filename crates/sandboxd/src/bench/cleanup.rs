@@ -1,14 +1,16 @@
 //! Rule: the bench leaves nothing behind, whether it finished, failed or was interrupted — the
 //! child sandboxd is stopped first (so it cannot recreate anything), then every container with
-//! the bench instance's labels (sandboxd's and the raw ones), both networks with the host-guard
+//! the bench instance's labels (sandboxd's and the raw ones; one at a time, each stopped before
+//! it is removed — see `sandboxd_runtime::docker::teardown`), both networks with the host-guard
 //! rules, and the temp dir are removed — and then it checks that each is really gone and says
 //! what, if anything, is left.
 
 use super::raw::BENCH_LABEL;
 use super::Session;
 use crate::testkit;
-use bollard::container::{ListContainersOptions, RemoveContainerOptions};
+use bollard::container::ListContainersOptions;
 use bollard::network::InspectNetworkOptions;
+use sandboxd_runtime::docker::teardown;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -38,31 +40,15 @@ pub async fn run(s: &mut Session) -> CleanupReport {
     if let Err(e) = testkit::remove_instance(&s.instance).await {
         errors.push(format!("removing instance {}: {e:#}", s.instance));
     }
+    // The raw baseline's containers, like sandboxd's: one at a time, each stopped first.
+    let serial = tokio::sync::Mutex::new(());
     for name in containers(s, BENCH_LABEL).await {
-        let opts = RemoveContainerOptions {
-            force: true,
-            v: true,
-            link: false,
-        };
-        if let Err(e) = s.docker.remove_container(&name, Some(opts)).await {
+        if let Err(e) = teardown::stop_and_remove(&s.docker, &serial, &name).await {
             errors.push(format!("removing {name}: {e}"));
         }
     }
-    // The engine may still be releasing endpoints of containers just removed: retry briefly.
-    for attempt in 0..20 {
-        match s.docker.remove_network(&s.raw_network).await {
-            Ok(()) => break,
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => break,
-            Err(e) if attempt < 19 && e.to_string().contains("active endpoints") => {
-                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-            }
-            Err(e) => {
-                errors.push(format!("removing network {}: {e}", s.raw_network));
-                break;
-            }
-        }
+    if let Err(e) = teardown::remove_network(&s.docker, &s.raw_network).await {
+        errors.push(format!("removing network {}: {e}", s.raw_network));
     }
     if s.dir.exists() {
         if let Err(e) = std::fs::remove_dir_all(&s.dir) {

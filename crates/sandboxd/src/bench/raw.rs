@@ -6,7 +6,7 @@
 //! instance label, which its reconciler would claim), so cleanup can find it.
 
 use anyhow::{Context, Result};
-use bollard::container::{CreateContainerOptions, RemoveContainerOptions, StopContainerOptions};
+use bollard::container::{CreateContainerOptions, StopContainerOptions};
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::network::CreateNetworkOptions;
 use bollard::Docker;
@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use sandboxd_core::{IdlePolicy, Resources, Sandbox, SandboxId, Status};
 use sandboxd_engine::{container, init_binary};
 use sandboxd_runtime::docker::container_config;
+use sandboxd_runtime::docker::teardown;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,8 @@ pub struct Raw {
     init: PathBuf,
     homes: PathBuf,
     next: AtomicU64,
+    /// Removals on the raw network happen one at a time, as sandboxd's do.
+    removals: tokio::sync::Mutex<()>,
 }
 
 impl Raw {
@@ -100,6 +103,7 @@ impl Raw {
             init,
             homes,
             next: AtomicU64::new(0),
+            removals: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -172,13 +176,11 @@ impl Raw {
         Ok(self.docker.stop_container(name, Some(opts)).await?)
     }
 
+    /// Stop, then remove, one at a time (never timed: see `sandboxd_runtime::docker::teardown`
+    /// for why a force removal racing other containers on the network is avoided).
     pub async fn remove(&self, name: &str) -> Result<()> {
-        let opts = RemoveContainerOptions {
-            force: true,
-            v: true,
-            link: false,
-        };
-        Ok(self.docker.remove_container(name, Some(opts)).await?)
+        teardown::stop_and_remove(&self.docker, &self.removals, name).await?;
+        Ok(())
     }
 
     /// Run `true` the way sandboxd's runtime runs an exec: create, start attached, drain the
