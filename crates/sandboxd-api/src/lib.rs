@@ -11,6 +11,7 @@ mod handlers;
 pub mod openapi;
 mod ready;
 pub mod routes;
+mod trace;
 mod view;
 
 pub use body::MAX_BODY_BYTES;

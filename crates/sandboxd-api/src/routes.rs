@@ -5,7 +5,7 @@
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
 use crate::handlers::{health, sandboxes};
-use crate::{auth, guard, ApiState};
+use crate::{auth, guard, trace, ApiState};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
@@ -45,6 +45,10 @@ pub fn build(state: ApiState) -> (Router, Vec<(&'static str, &'static str)>) {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::refuse_browser_forgeries,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            trace::trace_request,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
@@ -90,6 +94,7 @@ fn routes() -> Routes {
             get(sandboxes::activity),
         )
         .add("GET", "/v1/openapi.json", get(health::openapi))
+        .add("GET", "/metrics", get(health::metrics))
         .add("GET", "/healthz", get(health::healthz))
         .add("GET", "/readyz", get(health::readyz))
 }

@@ -5,6 +5,7 @@ pub mod error;
 pub mod host;
 pub mod id;
 pub mod model;
+pub mod request_id;
 pub mod spec;
 pub mod status;
 pub mod time;

@@ -19,17 +19,22 @@ impl Engine {
                 return Ok(());
             }
             match self.stop_idlest(exclude).await? {
-                Some(victim) => tracing::info!(%victim, "stopped to free memory for a create or wake"),
+                Some(victim) => {
+                    self.inner.metrics.admission_evicted();
+                    tracing::info!(%victim, "stopped to free memory for a create or wake")
+                }
                 None => {
+                    self.inner.metrics.admission_refused();
                     return Err(EngineError::Capacity(format!(
                         "host memory is low ({} MiB available of {} MiB, floor {:.0}%) and no idle sandbox can be stopped",
                         mem.available / (1024 * 1024),
                         mem.total / (1024 * 1024),
                         self.inner.cfg.min_free_ratio * 100.0
-                    )))
+                    )));
                 }
             }
         }
+        self.inner.metrics.admission_refused();
         Err(EngineError::Capacity(
             "host memory stays low after stopping sandboxes".into(),
         ))

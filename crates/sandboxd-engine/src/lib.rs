@@ -14,6 +14,7 @@ pub mod init_binary;
 mod lifecycle;
 mod locks;
 pub mod memory;
+mod observe;
 mod reaper;
 pub mod reconcile;
 mod wake;
@@ -50,6 +51,10 @@ struct Inner {
     activity: Arc<Activity>,
     memory: Arc<dyn memory::HostMemory>,
     init_path: PathBuf,
+    metrics: Arc<sandboxd_metrics::Metrics>,
+    /// Detached work (lifecycle actions that outlive their request, wakes, event reconciles):
+    /// shutdown closes it and waits for it.
+    tasks: tokio_util::task::TaskTracker,
 }
 
 /// A data dir belongs to one installation: the first start records its name, and a start under
@@ -74,10 +79,25 @@ fn claim_data_dir(cfg: &EngineConfig) -> Result<(), EngineError> {
 }
 
 impl Engine {
-    /// How many handles to this engine exist (this one included); 1 means nothing else (a
-    /// task, a handler, a guard's table) can still act through it.
-    pub fn handles(&self) -> usize {
-        Arc::strong_count(&self.inner)
+    /// Run work that must finish even if whoever asked for it goes away (a lifecycle action
+    /// whose client disconnected, a wake, an event's reconcile), in the caller's tracing span,
+    /// tracked so that shutdown can wait for it.
+    pub fn spawn<F>(&self, work: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        use tracing::Instrument;
+        self.inner.tasks.spawn(work.in_current_span())
+    }
+
+    /// Stop accepting detached work and wait (at most `limit`) for what runs; returns whether
+    /// everything finished.
+    pub async fn drain(&self, limit: std::time::Duration) -> bool {
+        self.inner.tasks.close();
+        tokio::time::timeout(limit, self.inner.tasks.wait())
+            .await
+            .is_ok()
     }
 
     /// Open the store, install our init binary, make sure the network exists.
@@ -110,6 +130,8 @@ impl Engine {
                 locks: SandboxLocks::default(),
                 memory,
                 init_path,
+                metrics: Arc::new(sandboxd_metrics::Metrics::new()),
+                tasks: tokio_util::task::TaskTracker::new(),
             }),
         })
     }

@@ -21,7 +21,7 @@ pub struct Keepalive {
 
 impl Engine {
     /// Start a stopped (or errored) sandbox; a running one is left as it is.
-    pub async fn start_sandbox(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
+    pub(crate) async fn start_unobserved(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
         if self.get_live(id).await?.status != Status::Running {
             self.admit(Some(id)).await?;
         }
@@ -46,7 +46,11 @@ impl Engine {
     }
 
     /// Remove the container and leave a tombstone; the workspace stays unless `purge`.
-    pub async fn delete_sandbox(&self, id: &SandboxId, purge: bool) -> Result<(), EngineError> {
+    pub(crate) async fn delete_unobserved(
+        &self,
+        id: &SandboxId,
+        purge: bool,
+    ) -> Result<(), EngineError> {
         let _g = self.inner.locks.lock(id).await;
         let mut sb = self.get(id).await?;
         // Tombstone first: if anything below fails, the reconciler removes what is left instead
@@ -159,6 +163,7 @@ impl Engine {
             }
             return Ok(sb);
         }
+        let started_at = tokio::time::Instant::now();
         let result = async {
             if info.is_none() || sb.status == Status::Error {
                 self.inner.runtime.remove(&name).await?;
@@ -167,6 +172,9 @@ impl Engine {
             self.inner.runtime.start(&name).await
         }
         .await;
+        if matches!(source, ActivitySource::Wake | ActivitySource::Exec) {
+            self.observe_wake(&result, started_at.elapsed());
+        }
         let now = self.now_ms();
         sb.updated_at_ms = now;
         match result {

@@ -5,6 +5,7 @@
 
 use crate::{Engine, EngineError};
 use sandboxd_core::{IdlePolicy, SandboxId, Status};
+use sandboxd_metrics::Op;
 use sandboxd_store::ListFilter;
 
 impl Engine {
@@ -17,12 +18,18 @@ impl Engine {
                 continue;
             }
             let idle_ms = self.idle_timeout_ms(sb.idle_timeout_s);
-            if self
+            if !self
                 .inner
                 .activity
                 .try_retire(&sb.id, now, sb.last_active_at_ms, idle_ms)
-                && self.stop_retired(&sb.id, "idle").await?
             {
+                continue;
+            }
+            let reaped = self.stop_retired(&sb.id, "idle").await;
+            if !matches!(reaped, Ok(false)) {
+                self.observe(Op::Reap, &reaped);
+            }
+            if reaped? {
                 stopped += 1;
             }
         }

@@ -8,6 +8,7 @@ use crate::container::SANDBOX_LABEL;
 use crate::{Engine, EngineError};
 use futures_util::StreamExt;
 use sandboxd_core::{SandboxId, Status};
+use sandboxd_metrics::ReconcileAction;
 use sandboxd_store::ListFilter;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -45,6 +46,7 @@ impl Engine {
                 _ => {
                     tracing::warn!(container = %c.name, "removing unlabelled container of ours");
                     self.inner.runtime.remove(&c.name).await?;
+                    self.inner.metrics.reconciled(ReconcileAction::RemoveOrphan);
                 }
             }
         }
@@ -66,6 +68,7 @@ impl Engine {
             if info.is_some() {
                 tracing::info!(%id, "removing container with no live sandbox");
                 self.inner.runtime.remove(&name).await?;
+                self.inner.metrics.reconciled(ReconcileAction::RemoveOrphan);
             }
             return Ok(());
         };
@@ -74,6 +77,7 @@ impl Engine {
             (Status::Creating, _) => {
                 // Only a crash leaves `creating` behind (create holds the lock throughout).
                 tracing::info!(%id, "finishing a create interrupted by a restart");
+                self.inner.metrics.reconciled(ReconcileAction::FinishCreate);
                 sb.status = Status::Error;
                 if self
                     .ensure_running_locked(sb, ActivitySource::Create)
@@ -85,6 +89,7 @@ impl Engine {
             }
             (Status::Running, None) => {
                 tracing::info!(%id, "container removed behind our back; recreating");
+                self.inner.metrics.reconciled(ReconcileAction::Recreate);
                 self.ensure_running_locked(sb, ActivitySource::Start)
                     .await?;
             }
@@ -94,11 +99,13 @@ impl Engine {
             (Status::Running, Some(c)) if !c.running => {
                 if pass == Pass::Boot {
                     tracing::info!(%id, "starting sandbox again after restart");
+                    self.inner.metrics.reconciled(ReconcileAction::Restart);
                     self.ensure_running_locked(sb, ActivitySource::Start)
                         .await?;
                 } else {
                     let reason = c.exit_reason();
                     tracing::warn!(%id, %reason, "sandbox container died");
+                    self.inner.metrics.reconciled(ReconcileAction::RecordExit);
                     self.publish_route(id, None, false);
                     sb.status = Status::Stopped;
                     sb.last_error = Some(reason);
@@ -108,10 +115,12 @@ impl Engine {
             }
             (Status::Stopped, None) => {
                 tracing::info!(%id, "container of stopped sandbox missing; recreating");
+                self.inner.metrics.reconciled(ReconcileAction::Recreate);
                 self.create_container(&sb).await?;
             }
             (Status::Stopped, Some(c)) if c.running => {
                 tracing::info!(%id, "container running against desired state; stopping");
+                self.inner.metrics.reconciled(ReconcileAction::Stop);
                 self.inner
                     .runtime
                     .stop(&name, self.inner.cfg.stop_grace)
@@ -169,7 +178,7 @@ impl Engine {
             return;
         };
         let engine = self.clone();
-        tokio::spawn(async move {
+        self.spawn(async move {
             if let Err(e) = engine.reconcile_one(&id, Pass::Live).await {
                 tracing::warn!(%id, error = %e, action = %ev.action, "reconcile after event failed");
             }

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
+use prometheus_client::metrics::counter::Counter;
 use sandboxd_engine::ConnectionGuard;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -26,13 +27,16 @@ pub fn empty() -> ProxyBody {
 pub struct Guarded {
     inner: Incoming,
     _guard: Option<ConnectionGuard>,
+    /// Counts the body's bytes as they are sent.
+    bytes: Counter,
 }
 
 impl Guarded {
-    pub fn wrap(inner: Incoming, guard: Option<ConnectionGuard>) -> ProxyBody {
+    pub fn wrap(inner: Incoming, guard: Option<ConnectionGuard>, bytes: Counter) -> ProxyBody {
         Guarded {
             inner,
             _guard: guard,
+            bytes,
         }
         .boxed()
     }
@@ -46,7 +50,13 @@ impl Body for Guarded {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                self.bytes.inc_by(data.len() as u64);
+            }
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

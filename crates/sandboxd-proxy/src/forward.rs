@@ -46,7 +46,8 @@ pub async fn forward(
         Ok(resp) => {
             let (mut parts, body) = resp.into_parts();
             headers::strip_hop_by_hop(&mut parts.headers, false);
-            Response::from_parts(parts, Guarded::wrap(body, Some(guard)))
+            let bytes = proxy.metrics.bytes_counter(parts.status.as_u16());
+            Response::from_parts(parts, Guarded::wrap(body, Some(guard), bytes))
         }
         Err(e) => {
             let msg = if e.is_connect() {

@@ -12,12 +12,25 @@ use sandboxd_core::{parse_preview_host, ErrorCode, PreviewTarget};
 use sandboxd_engine::{ConnectionGuard, EngineError, WakeTarget};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use tracing::Instrument;
 
 pub async fn handle(
     proxy: Arc<Proxy>,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<ProxyBody> {
+    let metrics = proxy.metrics.clone();
+    let resp = route(proxy, req, peer).await;
+    metrics.request(resp.status().as_u16());
+    resp
+}
+
+async fn route(
+    proxy: Arc<Proxy>,
+    mut req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<ProxyBody> {
+    headers::ensure_request_id(req.headers_mut());
     let html = headers::wants_html(req.headers());
     let host = req
         .headers()
@@ -51,7 +64,15 @@ pub async fn handle(
         Some((guard, None)) => Some(guard),
         None => None,
     };
-    slow_path(proxy, req, peer, target, html, polling, held).await
+    let span = tracing::info_span!(
+        "preview",
+        request_id = headers::request_id(req.headers()),
+        sandbox = %target.id,
+        port = target.port,
+    );
+    slow_path(proxy, req, peer, target, html, polling, held)
+        .instrument(span)
+        .await
 }
 
 /// The sandbox is stopped, starting, unknown or gone: resolve that, then forward.
@@ -68,7 +89,7 @@ async fn slow_path(
     // the waking page, and concurrent requests share its outcome through the sandbox's lock.
     let engine = proxy.engine.clone();
     let (id, port) = (target.id.clone(), target.port);
-    let wake = tokio::spawn(async move {
+    let wake = proxy.engine.spawn(async move {
         let t = engine.wake(&id).await?;
         let ready = engine.wait_port(&id, t, port).await;
         Ok::<_, EngineError>((t, ready))

@@ -3,6 +3,7 @@
 //! `X-Forwarded-*` trio is set. Upgrade requests keep `Connection: upgrade` and `Upgrade`.
 
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, HOST, UPGRADE};
+use sandboxd_core::request_id;
 use std::net::IpAddr;
 
 const HOP_BY_HOP: [&str; 8] = [
@@ -15,6 +16,25 @@ const HOP_BY_HOP: [&str; 8] = [
     "trailer",
     "transfer-encoding",
 ];
+
+/// Give the request an `x-request-id` unless the client sent a usable one; the app sees it.
+pub fn ensure_request_id(headers: &mut HeaderMap) {
+    let given = headers.get(request_id::HEADER).map(|v| v.as_bytes());
+    if request_id::accept(given).is_some() {
+        return;
+    }
+    if let Ok(v) = HeaderValue::from_str(&request_id::new_id()) {
+        headers.insert(request_id::HEADER, v);
+    }
+}
+
+/// The request's id (set by [`ensure_request_id`]).
+pub fn request_id(headers: &HeaderMap) -> &str {
+    headers
+        .get(request_id::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
 
 /// Whether the request asks to switch protocols (WebSocket and friends).
 pub fn is_upgrade(headers: &HeaderMap) -> bool {

@@ -38,6 +38,8 @@ pub struct Proxy {
     pub(crate) client: Client<HttpConnector, hyper::body::Incoming>,
     /// Cancelled when the listener stops: ends upgraded tunnels, which outlive their request.
     pub(crate) closing: tokio_util::sync::CancellationToken,
+    /// Pre-resolved counters (one atomic add per request).
+    pub(crate) metrics: sandboxd_metrics::ProxyMetrics,
 }
 
 impl Proxy {
@@ -50,6 +52,7 @@ impl Proxy {
             .pool_max_idle_per_host(256)
             .build(connector);
         Self {
+            metrics: engine.metrics().proxy.clone(),
             engine,
             cfg,
             client,

@@ -41,6 +41,7 @@ pub async fn serve(
         let proxy = proxy.clone();
         let tls = tls.clone();
         conns.spawn(async move {
+            let _open = proxy.metrics.connection();
             match tls {
                 None => serve_conn(proxy, stream, peer).await,
                 Some(acceptor) => match acceptor.accept(stream).await {

@@ -74,7 +74,8 @@ pub async fn tunnel(
     if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
         let (mut parts, body) = resp.into_parts();
         headers::strip_hop_by_hop(&mut parts.headers, false);
-        return Response::from_parts(parts, Guarded::wrap(body, Some(guard)));
+        let bytes = proxy.metrics.bytes_counter(parts.status.as_u16());
+        return Response::from_parts(parts, Guarded::wrap(body, Some(guard), bytes));
     }
     let upstream_upgrade = hyper::upgrade::on(&mut resp);
     let closing = proxy.closing.clone();

@@ -18,8 +18,24 @@ use std::time::Duration;
     about = "Isolated dev sandboxes with preview URLs on one Docker host"
 )]
 pub struct Args {
+    /// Log lines as text or as one JSON object per line (auto: text on a terminal, else JSON).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        env = "SANDBOXD_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     cmd: Cmd,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Auto,
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -239,12 +255,13 @@ async fn run_serve(a: ServeArgs) -> Result<i32> {
     cfg.idle_timeout = Duration::from_secs(a.idle_timeout);
     cfg.host_guard = !a.no_host_guard;
     let running = serve::start(cfg).await?;
-    eprintln!(
-        "sandboxd: API on http://{}, previews on http://s-<id>-<port>.<domain> via {}",
-        running.api_addr, running.preview_addr
+    tracing::info!(
+        api = %format!("http://{}", running.api_addr),
+        previews = %format!("http://s-<id>-<port>.<domain> via {}", running.preview_addr),
+        "sandboxd ready"
     );
     wait_for_signal().await;
-    eprintln!("sandboxd: shutting down (sandboxes keep running)");
+    tracing::info!("shutting down (sandboxes keep running)");
     running.shutdown().await;
     Ok(0)
 }

@@ -148,13 +148,8 @@ impl Running {
         }
         // Detached lifecycle actions, wakes and event reconciles finish on their own (a wake
         // may wait for its port up to --wake-timeout); wait a bounded time for them.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while self.engine.handles() > 1 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        if self.engine.handles() > 1 {
+        if !self.engine.drain(Duration::from_secs(5)).await {
             tracing::warn!(
-                handles = self.engine.handles() - 1,
                 "shutdown: work still in flight after 5 s; the data dir stays locked until it ends"
             );
         }

@@ -1,4 +1,4 @@
-//! Liveness, readiness and the OpenAPI document.
+//! Liveness, readiness, metrics and the OpenAPI document.
 
 use crate::ApiState;
 use axum::extract::State;
@@ -24,6 +24,16 @@ pub async fn readyz(State(state): State<ApiState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
+}
+
+/// Prometheus scrape target (OpenMetrics text).
+pub async fn metrics(State(state): State<ApiState>) -> Result<Response, crate::ApiError> {
+    let text = state.engine.metrics_text().await?;
+    Ok((
+        [(header::CONTENT_TYPE, sandboxd_metrics::CONTENT_TYPE)],
+        text,
+    )
+        .into_response())
 }
 
 pub async fn openapi() -> Response {

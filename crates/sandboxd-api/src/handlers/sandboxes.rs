@@ -19,12 +19,13 @@ use std::collections::BTreeMap;
 /// Run a lifecycle action to completion even if the client goes away: a create, stop or delete
 /// cut off half-way would leave state to undo. (Exec is not detached: its activity ends when its
 /// caller leaves.)
-async fn detached<T, F>(action: F) -> Result<T, ApiError>
+async fn detached<T, F>(st: &ApiState, action: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: std::future::Future<Output = Result<T, sandboxd_engine::EngineError>> + Send + 'static,
 {
-    tokio::spawn(action)
+    st.engine
+        .spawn(action)
         .await
         .map_err(|e| {
             ApiError::new(
@@ -45,7 +46,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let spec = req.validate(&st.engine.config().limits)?;
     let engine = st.engine.clone();
-    let sb = detached(async move { engine.create_sandbox(spec).await }).await?;
+    let sb = detached(&st, async move { engine.create_sandbox(spec).await }).await?;
     Ok((StatusCode::CREATED, Json(view::sandbox(&sb, &st.previews))).into_response())
 }
 
@@ -162,7 +163,7 @@ pub async fn delete(
     let id = parse_id(&id)?;
     let purge = query(q)?.purge.unwrap_or(false);
     let engine = st.engine.clone();
-    detached(async move { engine.delete_sandbox(&id, purge).await }).await?;
+    detached(&st, async move { engine.delete_sandbox(&id, purge).await }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -172,7 +173,7 @@ pub async fn delete_legacy(
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     let engine = st.engine.clone();
-    detached(async move { engine.delete_sandbox(&id, false).await }).await?;
+    detached(&st, async move { engine.delete_sandbox(&id, false).await }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -182,7 +183,7 @@ pub async fn purge(
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     let engine = st.engine.clone();
-    detached(async move { engine.delete_sandbox(&id, true).await }).await?;
+    detached(&st, async move { engine.delete_sandbox(&id, true).await }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -192,7 +193,7 @@ pub async fn start(
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let engine = st.engine.clone();
-    let sb = detached(async move { engine.start_sandbox(&id).await }).await?;
+    let sb = detached(&st, async move { engine.start_sandbox(&id).await }).await?;
     Ok(Json(view::sandbox(&sb, &st.previews)))
 }
 
@@ -202,7 +203,7 @@ pub async fn stop(
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let engine = st.engine.clone();
-    let sb = detached(async move { engine.stop_sandbox(&id).await }).await?;
+    let sb = detached(&st, async move { engine.stop_sandbox(&id).await }).await?;
     Ok(Json(view::sandbox(&sb, &st.previews)))
 }
 

@@ -10,7 +10,10 @@ use sandboxd_core::{Sandbox, SandboxSpec, Status, ValidationError};
 const SKEL_DIR: &str = "/etc/sandboxd/skel";
 
 impl Engine {
-    pub async fn create_sandbox(&self, spec: SandboxSpec) -> Result<Sandbox, EngineError> {
+    pub(crate) async fn create_unobserved(
+        &self,
+        spec: SandboxSpec,
+    ) -> Result<Sandbox, EngineError> {
         let id = spec.id.clone();
         // Cheap refusals first, so a create that cannot succeed never stops other sandboxes
         // through admission; both are checked again under the lock.

@@ -8,7 +8,7 @@ use sandboxd_runtime::RuntimeError;
 
 impl Engine {
     /// Stop a sandbox now (it wakes again on the next start, exec or preview request).
-    pub async fn stop_sandbox(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
+    pub(crate) async fn stop_unobserved(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
         let _g = self.inner.locks.lock(id).await;
         let sb = self.get_live(id).await?;
         if sb.status == Status::Creating {
