@@ -10,7 +10,7 @@
 //! a linux-gnu target gives a plain static (non-PIE) executable; the build
 //! path is remapped so the same sources give the same bytes.
 //!
-//! Used by `sandboxd-engine/build.rs` (the sandbox init) and
+//! Used by `sandboxd-runtime/build.rs` (the sandbox init) and
 //! `sandboxd/build.rs` (the test fixture).
 
 use std::env;

@@ -1,6 +1,8 @@
 //! The sandbox state machine. `creating → running ⇄ stopped`, any live state → `error` (with a
-//! reason; `start` recreates the container), and any state → `deleted` (a tombstone: nothing but an
-//! explicit re-create brings the id back). Every status change goes through [`Status::can_become`].
+//! reason) and `error → running` (a start recreates the container; stopping an errored sandbox
+//! leaves it in `error`), and any state → `deleted` (a tombstone: nothing but an explicit re-create
+//! brings the id back; a failed re-create returns it to `deleted`). The engine makes every status
+//! change through one function that refuses what [`Status::can_become`] does not allow.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -36,9 +38,9 @@ impl Status {
             (Deleted, _) => false,
             (_, Deleted) => true,
             (_, Error) => true,
-            (Creating, Running) | (Creating, Stopped) => true,
+            (Creating, Running) => true,
             (Running, Stopped) | (Stopped, Running) => true,
-            (Error, Running) | (Error, Stopped) => true,
+            (Error, Running) => true,
             _ => false,
         }
     }
@@ -85,6 +87,11 @@ mod tests {
         assert!(!Deleted.can_become(Running));
         assert!(!Running.can_become(Creating));
         assert!(!Stopped.can_become(Creating));
+        // Not something the engine does: a create ends running (or rolled back), and a stop
+        // leaves an errored sandbox in error.
+        assert!(!Creating.can_become(Stopped));
+        assert!(!Error.can_become(Stopped));
+        assert!(Creating.can_become(Deleted));
     }
 
     #[test]

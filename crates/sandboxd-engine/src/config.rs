@@ -32,10 +32,6 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    pub fn workspaces_dir(&self) -> PathBuf {
-        self.data_dir.join("workspaces")
-    }
-
     pub fn db_path(&self) -> PathBuf {
         Self::db_path_in(&self.data_dir)
     }
@@ -48,9 +44,5 @@ impl EngineConfig {
     /// Where the database of the data dir `data_dir` lives.
     pub fn db_path_in(data_dir: &std::path::Path) -> PathBuf {
         data_dir.join("state").join("sandboxd.db")
-    }
-
-    pub fn bin_dir(&self) -> PathBuf {
-        self.data_dir.join("bin")
     }
 }

@@ -3,11 +3,10 @@
 //! unlocked so several execs proceed together. Its whole duration counts as activity.
 
 use crate::activity::ActivitySource;
-use crate::container::{HOME, INIT_PATH};
-use crate::workspace::{SANDBOX_GID, SANDBOX_UID};
+use crate::container::HOME;
 use crate::{Engine, EngineError};
 use sandboxd_core::{spec::validate_command, spec::validate_env, SandboxId, ValidationError};
-use sandboxd_runtime::{ExecRequest, RuntimeError};
+use sandboxd_runtime::{ExecRequest, Identity, RuntimeError, INIT_PATH};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -105,7 +104,7 @@ impl Engine {
                     .clone()
                     .unwrap_or_else(|| format!("{HOME}/workspace")),
             ),
-            user: format!("{SANDBOX_UID}:{SANDBOX_GID}"),
+            user: Identity::SANDBOX.user_spec(),
             output_cap: self.inner.cfg.exec_output_cap,
         };
         // Backstop in case the in-sandbox timeout cannot act (e.g. the process ignores kills

@@ -1,7 +1,9 @@
 //! The lifecycle engine: the one place that changes a sandbox. API handlers hand it typed
 //! commands; it serializes them per sandbox, writes desired state to the store first, drives the
 //! runtime, and cleans up after itself on every failure path. The reconciler converges the
-//! runtime to the store in the background.
+//! runtime to the store in the background. It speaks to the runtime only through the typed
+//! [`Runtime`] boundary (specs, states, events, workspaces), so it runs as well on the in-memory
+//! fake of its unit tests as on Docker.
 
 mod activity;
 mod admission;
@@ -10,15 +12,17 @@ mod config;
 pub mod container;
 mod error;
 mod exec;
-pub mod init_binary;
 mod lifecycle;
 mod locks;
 pub mod memory;
 mod observe;
 mod reaper;
 pub mod reconcile;
+mod status;
 mod wake;
-mod workspace;
+
+#[cfg(test)]
+mod tests;
 
 pub use activity::{ActivityReport, ActivitySource, ActivityView, ConnectionGuard, Route};
 pub use config::EngineConfig;
@@ -33,7 +37,6 @@ use locks::SandboxLocks;
 use sandboxd_core::{Sandbox, SandboxId};
 use sandboxd_runtime::{LogLine, Runtime};
 use sandboxd_store::{ListFilter, Store};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Cheap to clone: every clone drives the same engine.
@@ -50,7 +53,6 @@ struct Inner {
     locks: SandboxLocks,
     activity: Arc<Activity>,
     memory: Arc<dyn memory::HostMemory>,
-    init_path: PathBuf,
     metrics: Arc<sandboxd_metrics::Metrics>,
     /// Detached work (lifecycle actions that outlive their request, wakes, event reconciles):
     /// shutdown closes it and waits for it.
@@ -100,25 +102,19 @@ impl Engine {
             .is_ok()
     }
 
-    /// Open the store, install our init binary, make sure the network exists.
+    /// Open the store, have the runtime install our binaries, make sure the network exists.
     pub async fn start(
         cfg: EngineConfig,
         runtime: Arc<dyn Runtime>,
         clock: Arc<dyn Clock>,
         memory: Arc<dyn memory::HostMemory>,
     ) -> Result<Self, EngineError> {
-        for dir in [
-            cfg.workspaces_dir(),
-            cfg.bin_dir(),
-            cfg.db_path().with_file_name(""),
-        ] {
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| EngineError::Internal(format!("creating {}: {e}", dir.display())))?;
-        }
+        let state_dir = cfg.db_path().with_file_name("");
+        std::fs::create_dir_all(&state_dir)
+            .map_err(|e| EngineError::Internal(format!("creating {}: {e}", state_dir.display())))?;
         let store = Store::open(&cfg.db_path())?;
         claim_data_dir(&cfg)?;
-        let init_path = init_binary::install(&cfg.bin_dir())
-            .map_err(|e| EngineError::Internal(format!("installing init binary: {e}")))?;
+        runtime.prepare().await?;
         runtime.ensure_network().await?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -129,7 +125,6 @@ impl Engine {
                 clock,
                 locks: SandboxLocks::default(),
                 memory,
-                init_path,
                 metrics: Arc::new(sandboxd_metrics::Metrics::new()),
                 tasks: tokio_util::task::TaskTracker::new(),
             }),

@@ -6,9 +6,9 @@ mod create;
 mod stop;
 
 use crate::activity::ActivitySource;
-use crate::{container, workspace, Engine, EngineError};
+use crate::{container, Engine, EngineError};
 use sandboxd_core::{Sandbox, SandboxId, Status};
-use sandboxd_runtime::RuntimeError;
+use sandboxd_runtime::{ContainerState, RuntimeError, Seed, WorkspaceState};
 use serde::Deserialize;
 
 /// `POST .../keepalive` body forms: empty, `{"until": unix_s}` or `{"seconds": n}`.
@@ -32,13 +32,8 @@ impl Engine {
 
     /// Publish where a container answers (or that it does not run). `fresh_start`: we just
     /// started it.
-    pub(crate) fn publish_route(
-        &self,
-        id: &SandboxId,
-        info: Option<&sandboxd_runtime::ContainerInfo>,
-        fresh_start: bool,
-    ) {
-        let ip = info.filter(|c| c.running).and_then(|c| c.ip);
+    pub(crate) fn publish_route(&self, id: &SandboxId, state: &ContainerState, fresh_start: bool) {
+        let ip = state.addr();
         self.inner.activity.ensure(id);
         self.inner
             .activity
@@ -56,16 +51,12 @@ impl Engine {
         // Tombstone first: if anything below fails, the reconciler removes what is left instead
         // of bringing the sandbox back, and a retried purge finishes the job.
         if sb.status != Status::Deleted {
-            sb.status = Status::Deleted;
-            sb.updated_at_ms = self.now_ms();
-            self.inner.store.put(&sb).await?;
+            self.set_status(&mut sb, Status::Deleted).await?;
         }
         self.inner.activity.forget(id);
         self.inner.runtime.remove(&self.container_name(id)).await?;
         if purge {
-            let dir = workspace::path(&self.inner.cfg.workspaces_dir(), id.as_str());
-            workspace::remove(&dir)
-                .map_err(|e| EngineError::Internal(format!("removing workspace: {e}")))?;
+            self.inner.runtime.remove_workspace(id).await?;
         }
         Ok(())
     }
@@ -152,20 +143,31 @@ impl Engine {
     /// it, record the result. Caller holds the lock.
     pub(crate) async fn ensure_running_locked(
         &self,
-        mut sb: Sandbox,
+        sb: Sandbox,
         source: ActivitySource,
     ) -> Result<Sandbox, EngineError> {
+        self.bring_up_locked(sb, source, false).await
+    }
+
+    /// [`Engine::ensure_running_locked`], recreating the container whatever its state when
+    /// `recreate` (a create interrupted by a crash).
+    pub(crate) async fn bring_up_locked(
+        &self,
+        mut sb: Sandbox,
+        source: ActivitySource,
+        recreate: bool,
+    ) -> Result<Sandbox, EngineError> {
         let name = self.container_name(&sb.id);
-        let info = self.inner.runtime.inspect(&name).await?;
-        if sb.status == Status::Running && info.as_ref().is_some_and(|i| i.running) {
+        let state = self.inner.runtime.inspect(&name).await?;
+        if sb.status == Status::Running && state.is_running() && !recreate {
             if self.inner.activity.route(&sb.id).is_none() {
-                self.publish_route(&sb.id, info.as_ref(), false);
+                self.publish_route(&sb.id, &state, false);
             }
             return Ok(sb);
         }
         let started_at = tokio::time::Instant::now();
         let result = async {
-            if info.is_none() || sb.status == Status::Error {
+            if recreate || !state.exists() || sb.status == Status::Error {
                 self.inner.runtime.remove(&name).await?;
                 self.create_container(&sb).await?;
             }
@@ -175,56 +177,39 @@ impl Engine {
         if matches!(source, ActivitySource::Wake | ActivitySource::Exec) {
             self.observe_wake(&result, started_at.elapsed());
         }
-        let now = self.now_ms();
-        sb.updated_at_ms = now;
         match result {
             Ok(()) => {
-                sb.status = Status::Running;
                 sb.last_error = None;
-                sb.last_active_at_ms = now;
-                self.inner.store.put(&sb).await?;
-                self.inner.activity.touch(&sb.id, now, source);
-                let info = self.inner.runtime.inspect(&name).await?;
-                self.publish_route(&sb.id, info.as_ref(), true);
+                sb.last_active_at_ms = self.now_ms();
+                self.set_status(&mut sb, Status::Running).await?;
+                self.inner
+                    .activity
+                    .touch(&sb.id, sb.last_active_at_ms, source);
+                let state = self.inner.runtime.inspect(&name).await?;
+                self.publish_route(&sb.id, &state, true);
                 Ok(sb)
             }
             Err(e) => {
-                sb.status = Status::Error;
                 sb.last_error = Some(format!("start failed: {e}"));
-                self.inner.store.put(&sb).await?;
+                self.set_status(&mut sb, Status::Error).await?;
                 Err(e.into())
             }
         }
     }
 
-    /// Create the container for a record (workspace must exist).
+    /// Create the container for a record; a workspace that went missing is made again (empty).
     pub(crate) async fn create_container(&self, sb: &Sandbox) -> Result<(), RuntimeError> {
-        let dir = workspace::path(&self.inner.cfg.workspaces_dir(), sb.id.as_str());
-        if let Err(e) = workspace::create(&dir).and_then(|fresh| {
-            if fresh {
-                workspace::seed(&dir, None)
-            } else {
-                Ok(())
-            }
-        }) {
-            return Err(RuntimeError::Other(format!(
-                "workspace {}: {e}",
-                dir.display()
-            )));
+        let rt = &self.inner.runtime;
+        if rt.ensure_workspace(&sb.id).await? == WorkspaceState::Fresh {
+            rt.seed_workspace(&sb.id, Seed::Empty).await?;
         }
-        let spec = container::spec(
-            &self.inner.cfg.instance,
-            sb,
-            &dir,
-            &self.inner.init_path,
-            self.inner.cfg.limits.default.nofile,
-            self.inner
-                .cfg
-                .stop_grace
-                .as_millis()
-                .saturating_sub(500)
-                .max(500) as u64,
-        );
-        self.inner.runtime.create(&spec).await.map(|_| ())
+        rt.create(&self.container_spec(sb)).await
+    }
+
+    /// The container spec of a record.
+    pub(crate) fn container_spec(&self, sb: &Sandbox) -> sandboxd_runtime::ContainerSpec {
+        let cfg = &self.inner.cfg;
+        let init_grace_ms = cfg.stop_grace.as_millis().saturating_sub(500).max(500) as u64;
+        container::spec(&cfg.instance, sb, cfg.limits.default.nofile, init_grace_ms)
     }
 }

@@ -87,7 +87,7 @@ fn error_kind(e: &RuntimeError) -> EngineErrorKind {
         RuntimeError::Engine { .. } | RuntimeError::Conflict(_) | RuntimeError::NotFound(_) => {
             EngineErrorKind::Refused
         }
-        RuntimeError::Other(_) => EngineErrorKind::Other,
+        RuntimeError::Storage(_) | RuntimeError::Other(_) => EngineErrorKind::Other,
     }
 }
 

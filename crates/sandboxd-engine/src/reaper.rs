@@ -66,8 +66,8 @@ impl Engine {
             .try_retire(id, self.now_ms(), sb.last_active_at_ms, idle_ms)
         {
             // Used meanwhile: whoever used it restored the route (wake/exec) or will.
-            let info = self.inner.runtime.inspect(&self.container_name(id)).await?;
-            self.publish_route(id, info.as_ref(), false);
+            let state = self.inner.runtime.inspect(&self.container_name(id)).await?;
+            self.publish_route(id, &state, false);
             return Ok(false);
         }
         tracing::info!(%id, reason = why, "stopping sandbox");

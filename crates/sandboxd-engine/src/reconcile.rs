@@ -1,14 +1,16 @@
 //! The reconciler converges the runtime to the store, one sandbox at a time under its lock:
 //! at start-up (everything), on every engine event for one of our containers, and in a periodic
 //! sweep. The store is the truth; the runtime is made to match it, and what the runtime did on its
-//! own (a container died, was removed) is recorded in the store with its reason.
+//! own (a container died, was removed) is recorded in the store with its reason. What a stopped
+//! sandbox normally looks like depends on the runtime's [`StopSemantics`]: an exited container
+//! (Docker) or none at all (a runtime whose stop removes it); only the former is repaired.
 
 use crate::activity::ActivitySource;
-use crate::container::SANDBOX_LABEL;
 use crate::{Engine, EngineError};
 use futures_util::StreamExt;
 use sandboxd_core::{SandboxId, Status};
 use sandboxd_metrics::ReconcileAction;
+use sandboxd_runtime::{ContainerState, EventKind, RuntimeEvent, StopSemantics};
 use sandboxd_store::ListFilter;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -34,16 +36,12 @@ impl Engine {
             .await?;
         let mut ids: BTreeSet<SandboxId> = rows.into_iter().map(|s| s.id).collect();
         for c in self.inner.runtime.list().await? {
-            match c
-                .labels
-                .get(SANDBOX_LABEL)
-                .map(|v| SandboxId::parse_lookup(v))
-            {
-                Some(Ok(id)) => {
+            match c.sandbox {
+                Some(id) => {
                     ids.insert(id);
                 }
-                // Our instance label but no usable sandbox label: not something we made.
-                _ => {
+                // Ours, but no usable sandbox label: not something we made.
+                None => {
                     tracing::warn!(container = %c.name, "removing unlabelled container of ours");
                     self.inner.runtime.remove(&c.name).await?;
                     self.inner.metrics.reconciled(ReconcileAction::RemoveOrphan);
@@ -63,62 +61,60 @@ impl Engine {
         let _g = self.inner.locks.lock(id).await;
         let name = self.container_name(id);
         let row = self.inner.store.get(id).await?;
-        let info = self.inner.runtime.inspect(&name).await?;
+        let state = self.inner.runtime.inspect(&name).await?;
         let Some(mut sb) = row.filter(|r| r.status.is_live()) else {
-            if info.is_some() {
+            if state.exists() {
                 tracing::info!(%id, "removing container with no live sandbox");
                 self.inner.runtime.remove(&name).await?;
                 self.inner.metrics.reconciled(ReconcileAction::RemoveOrphan);
             }
             return Ok(());
         };
-        let now = self.now_ms();
-        match (sb.status, info) {
+        let stop_keeps = self.inner.runtime.stop_semantics() == StopSemantics::KeepsContainer;
+        use ContainerState as C;
+        match (sb.status, state) {
             (Status::Creating, _) => {
                 // Only a crash leaves `creating` behind (create holds the lock throughout).
                 tracing::info!(%id, "finishing a create interrupted by a restart");
                 self.inner.metrics.reconciled(ReconcileAction::FinishCreate);
-                sb.status = Status::Error;
                 if self
-                    .ensure_running_locked(sb, ActivitySource::Create)
+                    .bring_up_locked(sb, ActivitySource::Create, true)
                     .await
                     .is_err()
                 {
                     tracing::warn!(%id, "interrupted create could not be finished");
                 }
             }
-            (Status::Running, None) => {
+            (Status::Running, C::Absent) => {
                 tracing::info!(%id, "container removed behind our back; recreating");
                 self.inner.metrics.reconciled(ReconcileAction::Recreate);
                 self.ensure_running_locked(sb, ActivitySource::Start)
                     .await?;
             }
-            (Status::Running, Some(c)) if c.running => self.publish_route(id, Some(&c), false),
+            (Status::Running, state @ C::Running { .. }) => self.publish_route(id, &state, false),
             // Being removed behind our back: the `destroy` event that follows recreates it.
-            (Status::Running, Some(c)) if c.status == "removing" => {}
-            (Status::Running, Some(c)) if !c.running => {
+            (Status::Running, C::Removing) => {}
+            (Status::Running, state @ (C::Created | C::Exited { .. })) => {
                 if pass == Pass::Boot {
                     tracing::info!(%id, "starting sandbox again after restart");
                     self.inner.metrics.reconciled(ReconcileAction::Restart);
                     self.ensure_running_locked(sb, ActivitySource::Start)
                         .await?;
                 } else {
-                    let reason = c.exit_reason();
+                    let reason = state.exit_reason();
                     tracing::warn!(%id, %reason, "sandbox container died");
                     self.inner.metrics.reconciled(ReconcileAction::RecordExit);
-                    self.publish_route(id, None, false);
-                    sb.status = Status::Stopped;
+                    self.publish_route(id, &C::Absent, false);
                     sb.last_error = Some(reason);
-                    sb.updated_at_ms = now;
-                    self.inner.store.put(&sb).await?;
+                    self.set_status(&mut sb, Status::Stopped).await?;
                 }
             }
-            (Status::Stopped, None) => {
+            (Status::Stopped, C::Absent) if stop_keeps => {
                 tracing::info!(%id, "container of stopped sandbox missing; recreating");
                 self.inner.metrics.reconciled(ReconcileAction::Recreate);
                 self.create_container(&sb).await?;
             }
-            (Status::Stopped, Some(c)) if c.running => {
+            (Status::Stopped, C::Running { .. }) => {
                 tracing::info!(%id, "container running against desired state; stopping");
                 self.inner.metrics.reconciled(ReconcileAction::Stop);
                 self.inner
@@ -126,6 +122,7 @@ impl Engine {
                     .stop(&name, self.inner.cfg.stop_grace)
                     .await?;
             }
+            // Stopped as it should be, or in `error` (only a start or a delete moves it on).
             _ => {}
         }
         Ok(())
@@ -166,21 +163,17 @@ impl Engine {
         })
     }
 
-    fn on_event(&self, ev: sandboxd_runtime::RuntimeEvent) {
-        if !matches!(ev.action.as_str(), "die" | "destroy" | "start" | "oom") {
+    fn on_event(&self, ev: RuntimeEvent) {
+        if ev.kind == EventKind::Created {
             return;
         }
-        let Some(Ok(id)) = ev
-            .labels
-            .get(SANDBOX_LABEL)
-            .map(|v| SandboxId::parse_lookup(v))
-        else {
+        let Some(id) = ev.sandbox else {
             return;
         };
         let engine = self.clone();
         self.spawn(async move {
             if let Err(e) = engine.reconcile_one(&id, Pass::Live).await {
-                tracing::warn!(%id, error = %e, action = %ev.action, "reconcile after event failed");
+                tracing::warn!(%id, error = %e, event = ?ev.kind, "reconcile after event failed");
             }
         });
     }

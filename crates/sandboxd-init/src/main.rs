@@ -12,7 +12,7 @@
 //! the whole namespace followed by exit 0. With nothing to run it just waits.
 //! All signals it cares about are blocked and consumed synchronously in one
 //! loop (`sigtimedwait`); it never installs a handler. It is std-only and is
-//! built as a static executable by `sandboxd-engine`'s build script, so it
+//! built as a static executable by `sandboxd-runtime`'s build script, so it
 //! runs on any rootfs (bare busybox included) and performs no NSS lookups.
 
 mod config;

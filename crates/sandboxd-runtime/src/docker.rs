@@ -1,26 +1,35 @@
 //! The Docker Engine API runtime (bollard, version negotiated). Only containers and networks that
 //! carry this installation's label are ever listed, changed or removed: two installations can share
-//! one engine without touching each other's sandboxes.
+//! one engine without touching each other's sandboxes. Workspaces are host directories under the
+//! data dir (`workspaces/<id>`) and our binaries host files under `bin/`, both bind-mounted; a
+//! stop keeps the container.
 
+mod config;
 mod container;
+mod events;
 mod exec;
 mod firewall;
 mod network;
 pub mod teardown;
+mod workspace;
 
 use crate::{
-    ContainerInfo, ContainerSpec, ContainerSummary, ExecOutput, ExecRequest, LogLine, NetworkInfo,
-    Runtime, RuntimeError, RuntimeEvent,
+    ContainerSpec, ContainerState, ContainerSummary, ExecOutput, ExecRequest, LogLine, NetworkInfo,
+    Runtime, RuntimeError, RuntimeEvent, Seed, StopSemantics, WorkspaceState,
 };
 use async_trait::async_trait;
 use bollard::Docker;
 use futures_util::stream::BoxStream;
+use sandboxd_core::SandboxId;
+use std::path::PathBuf;
 use std::time::Duration;
 
-pub use container::container_config;
+pub use config::{container_config, HostPaths};
 
 /// Label every object of ours carries; its value is the installation name.
 pub const INSTANCE_LABEL: &str = "io.sandboxd.instance";
+/// Label holding the sandbox id on its container.
+pub const SANDBOX_LABEL: &str = "io.sandboxd.sandbox";
 
 #[derive(Clone)]
 pub struct DockerRuntime {
@@ -31,6 +40,14 @@ pub struct DockerRuntime {
     host_guard: bool,
     /// Held for each container removal: removals on our network happen one at a time.
     removals: std::sync::Arc<tokio::sync::Mutex<()>>,
+    storage: Option<HostStorage>,
+}
+
+/// Where workspaces and our binaries live on the host.
+#[derive(Debug, Clone)]
+struct HostStorage {
+    workspaces: PathBuf,
+    bin: PathBuf,
 }
 
 /// How to reach the engine and which names this installation uses.
@@ -40,6 +57,9 @@ pub struct DockerOptions {
     pub instance: String,
     /// Install the iptables guard that drops sandbox → host traffic.
     pub host_guard: bool,
+    /// The data dir holding `workspaces/` and `bin/`. `None` for tools that only touch the
+    /// engine (uninstall): workspace operations and creates then fail.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl DockerRuntime {
@@ -54,6 +74,10 @@ impl DockerRuntime {
             instance: opts.instance,
             host_guard: opts.host_guard,
             removals: Default::default(),
+            storage: opts.data_dir.map(|d| HostStorage {
+                workspaces: d.join("workspaces"),
+                bin: d.join("bin"),
+            }),
         })
     }
 
@@ -68,6 +92,33 @@ impl DockerRuntime {
 
     pub fn network_name(&self) -> &str {
         &self.network
+    }
+
+    fn storage(&self) -> Result<&HostStorage, RuntimeError> {
+        self.storage.as_ref().ok_or_else(|| {
+            RuntimeError::Storage("this runtime was opened without a data dir".into())
+        })
+    }
+
+    /// Where a sandbox's workspace and our binaries are on the host.
+    fn host_paths(&self, sandbox: &SandboxId) -> Result<HostPaths, RuntimeError> {
+        let s = self.storage()?;
+        Ok(HostPaths {
+            workspace: workspace::path(&s.workspaces, sandbox),
+            init: crate::binaries::installed_path(&s.bin),
+        })
+    }
+}
+
+/// Run blocking filesystem work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    what: String,
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, RuntimeError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(RuntimeError::Storage(format!("{what}: {e}"))),
+        Err(e) => Err(RuntimeError::Storage(format!("{what}: task failed: {e}"))),
     }
 }
 
@@ -99,8 +150,21 @@ pub(crate) fn map_err(e: bollard::errors::Error) -> RuntimeError {
 
 #[async_trait]
 impl Runtime for DockerRuntime {
+    fn stop_semantics(&self) -> StopSemantics {
+        StopSemantics::KeepsContainer
+    }
+
     async fn ping(&self) -> Result<(), RuntimeError> {
         self.docker.ping().await.map(|_| ()).map_err(map_err)
+    }
+
+    async fn prepare(&self) -> Result<(), RuntimeError> {
+        let s = self.storage()?.clone();
+        blocking("installing our binaries".into(), move || {
+            std::fs::create_dir_all(&s.workspaces)?;
+            crate::binaries::install(&s.bin).map(|_| ())
+        })
+        .await
     }
 
     async fn ensure_network(&self) -> Result<NetworkInfo, RuntimeError> {
@@ -121,11 +185,23 @@ impl Runtime for DockerRuntime {
         }
     }
 
-    async fn read_dir_tar(&self, name: &str, path: &str) -> Result<Option<Vec<u8>>, RuntimeError> {
-        container::read_dir_tar(self, name, path).await
+    async fn ensure_workspace(&self, sandbox: &SandboxId) -> Result<WorkspaceState, RuntimeError> {
+        workspace::ensure(self, sandbox).await
     }
 
-    async fn create(&self, spec: &ContainerSpec) -> Result<String, RuntimeError> {
+    async fn seed_workspace(
+        &self,
+        sandbox: &SandboxId,
+        seed: Seed<'_>,
+    ) -> Result<(), RuntimeError> {
+        workspace::seed(self, sandbox, seed).await
+    }
+
+    async fn remove_workspace(&self, sandbox: &SandboxId) -> Result<(), RuntimeError> {
+        workspace::remove(self, sandbox).await
+    }
+
+    async fn create(&self, spec: &ContainerSpec) -> Result<(), RuntimeError> {
         container::create(self, spec).await
     }
 
@@ -141,7 +217,7 @@ impl Runtime for DockerRuntime {
         container::remove(self, name).await
     }
 
-    async fn inspect(&self, name: &str) -> Result<Option<ContainerInfo>, RuntimeError> {
+    async fn inspect(&self, name: &str) -> Result<ContainerState, RuntimeError> {
         container::inspect(self, name).await
     }
 
@@ -158,6 +234,6 @@ impl Runtime for DockerRuntime {
     }
 
     fn events(&self) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>> {
-        container::events(self)
+        events::stream(self)
     }
 }

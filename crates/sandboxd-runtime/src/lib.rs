@@ -1,16 +1,26 @@
 //! The runtime boundary: everything sandboxd asks of a container engine goes through the
-//! [`Runtime`] trait, so a Kubernetes runtime can replace Docker without touching the API or the
-//! engine. Every container a runtime creates is hardened the same way, whatever the spec says:
-//! no capabilities, no-new-privileges, read-only root filesystem, a non-root user.
+//! [`Runtime`] trait, in sandboxd's own terms (a typed [`ContainerSpec`], a typed
+//! [`ContainerState`], typed [`RuntimeEvent`]s), so a Kubernetes runtime can replace Docker
+//! without touching the API or the engine. A runtime also owns where workspaces live and how our
+//! binaries reach a sandbox. Every container a runtime creates is hardened the same way, whatever
+//! the spec says: no capabilities, no-new-privileges, read-only root filesystem, a non-root user.
 
+pub mod binaries;
 pub mod docker;
+#[cfg(feature = "test-util")]
+pub mod fake;
+mod spec;
+mod state;
 mod types;
 
 pub use docker::DockerRuntime;
+pub use spec::*;
+pub use state::*;
 pub use types::*;
 
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
+use sandboxd_core::SandboxId;
 use std::time::Duration;
 
 /// Failures of runtime operations. Engine messages are kept verbatim so users see the real cause.
@@ -24,35 +34,49 @@ pub enum RuntimeError {
     Unavailable(String),
     #[error("container engine refused ({status}): {message}")]
     Engine { status: u16, message: String },
+    /// Workspace storage or our binaries on the runtime's side (disk, volumes).
+    #[error("{0}")]
+    Storage(String),
     #[error("{0}")]
     Other(String),
 }
 
 #[async_trait]
 pub trait Runtime: Send + Sync + 'static {
+    /// What `stop` does to a container (the reconciler's idea of a normal stopped sandbox).
+    fn stop_semantics(&self) -> StopSemantics;
     /// Check the engine answers.
     async fn ping(&self) -> Result<(), RuntimeError>;
+    /// Make our binaries available to new containers and workspace storage ready. Idempotent;
+    /// called once at start-up.
+    async fn prepare(&self) -> Result<(), RuntimeError>;
     /// Make sure the installation's sandbox network exists (and its host guard is in place).
     async fn ensure_network(&self) -> Result<NetworkInfo, RuntimeError>;
     /// Remove the installation's network (when nothing uses it any more).
     async fn remove_network(&self) -> Result<(), RuntimeError>;
     async fn image_exists(&self, image: &str) -> Result<bool, RuntimeError>;
-    /// Copy a directory out of an image's filesystem as a tar stream, via a created container.
-    async fn read_dir_tar(
-        &self,
-        container: &str,
-        path: &str,
-    ) -> Result<Option<Vec<u8>>, RuntimeError>;
-    /// Create (not start) a container; returns its engine id.
-    async fn create(&self, spec: &ContainerSpec) -> Result<String, RuntimeError>;
+    /// Make sure the sandbox's workspace exists (owned by [`Identity::SANDBOX`]); says whether
+    /// this call made it. A workspace survives stop, restart and delete; only
+    /// [`Runtime::remove_workspace`] ends it.
+    async fn ensure_workspace(&self, sandbox: &SandboxId) -> Result<WorkspaceState, RuntimeError>;
+    /// Fill a fresh workspace (never overwriting what is there) and make sure `workspace/`
+    /// exists in it.
+    async fn seed_workspace(&self, sandbox: &SandboxId, seed: Seed<'_>)
+        -> Result<(), RuntimeError>;
+    /// Remove a workspace entirely (purge, or rollback of a create that made it). Removing a
+    /// missing workspace is not an error.
+    async fn remove_workspace(&self, sandbox: &SandboxId) -> Result<(), RuntimeError>;
+    /// Create (not start) a container.
+    async fn create(&self, spec: &ContainerSpec) -> Result<(), RuntimeError>;
     async fn start(&self, name: &str) -> Result<(), RuntimeError>;
-    /// Stop; the container gets `grace` to exit before it is killed.
+    /// Stop; the container gets `grace` to exit before it is killed. What remains afterwards is
+    /// declared by [`Runtime::stop_semantics`].
     async fn stop(&self, name: &str, grace: Duration) -> Result<(), RuntimeError>;
     /// Remove, killing it if it runs. Removing a missing container is not an error.
     async fn remove(&self, name: &str) -> Result<(), RuntimeError>;
-    /// Current state, or `None` when the container does not exist.
-    async fn inspect(&self, name: &str) -> Result<Option<ContainerInfo>, RuntimeError>;
-    /// Every container carrying this installation's label.
+    /// Current state ([`ContainerState::Absent`] when the container does not exist).
+    async fn inspect(&self, name: &str) -> Result<ContainerState, RuntimeError>;
+    /// Every container of this installation.
     async fn list(&self) -> Result<Vec<ContainerSummary>, RuntimeError>;
     /// Run a command and collect its output (bounded by the request's caps).
     async fn exec(&self, req: ExecRequest) -> Result<ExecOutput, RuntimeError>;

@@ -13,9 +13,9 @@ pub const FIXTURE_BINARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sand
 
 /// Writes [`FIXTURE_BINARY`] to `dir/sandboxd-fixture` with mode 0755 (creating `dir` if
 /// needed) and returns that path; atomic like the init's install
-/// ([`sandboxd_engine::init_binary::write_executable`]).
+/// ([`sandboxd_runtime::binaries::write_executable`]).
 pub fn write_fixture(dir: &Path) -> io::Result<PathBuf> {
-    sandboxd_engine::init_binary::write_executable(dir, "sandboxd-fixture", FIXTURE_BINARY)
+    sandboxd_runtime::binaries::write_executable(dir, "sandboxd-fixture", FIXTURE_BINARY)
 }
 
 #[cfg(test)]

@@ -194,6 +194,7 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
     let docker = DockerRuntime::connect(DockerOptions {
         instance: cfg.instance.clone(),
         host_guard: cfg.host_guard,
+        data_dir: Some(cfg.data_dir.clone()),
     })
     .await
     .context("connecting to the Docker engine (is it running? is DOCKER_HOST right?)")?;

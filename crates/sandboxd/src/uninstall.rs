@@ -85,6 +85,7 @@ pub async fn remove_from_engine(instance: &str) -> Result<Vec<String>> {
     let rt = DockerRuntime::connect(DockerOptions {
         instance: instance.to_string(),
         host_guard: true,
+        data_dir: None,
     })
     .await
     .context("connecting to the Docker engine")?;

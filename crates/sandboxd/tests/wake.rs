@@ -173,6 +173,7 @@ async fn quick_start_server_started_by_exec_survives_a_stop() {
         let req = s
             .client
             .post(format!("{}/sandbox/{id}/exec", s.api))
+            .header("content-type", "application/json")
             .body(body);
         tokio::spawn(async move { req.send().await })
     };

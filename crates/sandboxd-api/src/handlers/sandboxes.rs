@@ -114,14 +114,16 @@ async fn live_state(st: &ApiState, id: &SandboxId) -> Value {
         .inspect(&st.engine.container_name(id))
         .await
     {
-        Ok(Some(c)) => json!({
-            "container": c.name,
-            "running": c.running,
-            "state": c.status,
-            "exit_code": c.exit_code,
-            "oom_killed": c.oom_killed,
+        Ok(c) if !c.exists() => {
+            json!({"container": null, "running": false, "state": "absent"})
+        }
+        Ok(c) => json!({
+            "container": st.engine.container_name(id),
+            "running": c.is_running(),
+            "state": c.as_str(),
+            "exit_code": c.exit_code(),
+            "oom_killed": c.oom_killed(),
         }),
-        Ok(None) => json!({"container": null, "running": false, "state": "absent"}),
         Err(e) => json!({"error": e.to_string()}),
     }
 }

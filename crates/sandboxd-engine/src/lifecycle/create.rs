@@ -3,11 +3,9 @@
 //! exactly what this call added, and restores a tombstone it replaced.
 
 use crate::activity::ActivitySource;
-use crate::{container, workspace, Engine, EngineError};
+use crate::{Engine, EngineError};
 use sandboxd_core::{Sandbox, SandboxSpec, Status, ValidationError};
-
-/// Where images keep the skeleton of a new home directory.
-const SKEL_DIR: &str = "/etc/sandboxd/skel";
+use sandboxd_runtime::{Seed, WorkspaceState};
 
 impl Engine {
     pub(crate) async fn create_unobserved(
@@ -40,37 +38,35 @@ impl Engine {
             last_active_at_ms: now,
             last_error: None,
         };
-        self.inner.store.put(&sb).await?;
-        let dir = workspace::path(&self.inner.cfg.workspaces_dir(), id.as_str());
+        self.replace_row(previous.as_ref().map(|p| p.status), &sb)
+            .await?;
         let mut fresh_workspace = false;
-        let result = self.provision(&sb, &dir, &mut fresh_workspace).await;
+        let result = self.provision(&sb, &mut fresh_workspace).await;
+        let name = self.container_name(&id);
         match result {
             Ok(()) => {
-                sb.status = Status::Running;
-                sb.updated_at_ms = self.now_ms();
-                self.inner.store.put(&sb).await?;
+                self.set_status(&mut sb, Status::Running).await?;
                 self.inner
                     .activity
                     .touch(&id, sb.updated_at_ms, ActivitySource::Create);
-                let name = container::name(&self.inner.cfg.instance, &id);
                 // Best effort: if this fails, the reconciler's start event publishes the route.
-                let info = self.inner.runtime.inspect(&name).await.ok().flatten();
-                self.publish_route(&id, info.as_ref(), true);
+                if let Ok(state) = self.inner.runtime.inspect(&name).await {
+                    self.publish_route(&id, &state, true);
+                }
                 Ok(sb)
             }
             Err(e) => {
                 tracing::warn!(%id, error = %e, "create failed; rolling back");
-                let name = container::name(&self.inner.cfg.instance, &id);
                 if let Err(rm) = self.inner.runtime.remove(&name).await {
                     tracing::error!(%id, error = %rm, "rollback: container removal failed");
                 }
                 if fresh_workspace {
-                    if let Err(rm) = workspace::remove(&dir) {
+                    if let Err(rm) = self.inner.runtime.remove_workspace(&id).await {
                         tracing::error!(%id, error = %rm, "rollback: workspace removal failed");
                     }
                 }
                 match previous {
-                    Some(tombstone) => self.inner.store.put(&tombstone).await?,
+                    Some(tombstone) => self.replace_row(Some(sb.status), &tombstone).await?,
                     None => self.inner.store.remove(&id).await?,
                 }
                 Err(e)
@@ -108,24 +104,18 @@ impl Engine {
         Ok(())
     }
 
-    async fn provision(
-        &self,
-        sb: &Sandbox,
-        dir: &std::path::Path,
-        fresh_workspace: &mut bool,
-    ) -> Result<(), EngineError> {
-        let name = container::name(&self.inner.cfg.instance, &sb.id);
+    async fn provision(&self, sb: &Sandbox, fresh_workspace: &mut bool) -> Result<(), EngineError> {
+        let rt = &self.inner.runtime;
+        let name = self.container_name(&sb.id);
         // A container left by a crash under this name would block the create.
-        self.inner.runtime.remove(&name).await?;
-        *fresh_workspace = workspace::create(dir)
-            .map_err(|e| EngineError::Internal(format!("workspace {}: {e}", dir.display())))?;
-        self.create_container(sb).await?;
+        rt.remove(&name).await?;
+        *fresh_workspace = rt.ensure_workspace(&sb.id).await? == WorkspaceState::Fresh;
+        rt.create(&self.container_spec(sb)).await?;
         if *fresh_workspace {
-            let skel = self.inner.runtime.read_dir_tar(&name, SKEL_DIR).await?;
-            workspace::seed(dir, skel.as_deref())
-                .map_err(|e| EngineError::Internal(format!("seeding workspace: {e}")))?;
+            rt.seed_workspace(&sb.id, Seed::Skeleton { container: &name })
+                .await?;
         }
-        self.inner.runtime.start(&name).await?;
+        rt.start(&name).await?;
         Ok(())
     }
 }

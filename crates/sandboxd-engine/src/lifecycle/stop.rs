@@ -2,9 +2,9 @@
 //! listening on ports when an exec may have started some (so init relaunches them at the next
 //! start), stop the container, record the state. The caller holds the sandbox's lock.
 
-use crate::{container, workspace, Engine, EngineError};
+use crate::{Engine, EngineError};
 use sandboxd_core::{Sandbox, SandboxId, Status};
-use sandboxd_runtime::RuntimeError;
+use sandboxd_runtime::{Identity, RuntimeError, INIT_PATH};
 
 impl Engine {
     /// Stop a sandbox now (it wakes again on the next start, exec or preview request).
@@ -41,17 +41,17 @@ impl Engine {
             Ok(()) | Err(RuntimeError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        if sb.status == Status::Running {
-            sb.status = Status::Stopped;
-        }
-        let now = self.now_ms();
-        sb.updated_at_ms = now;
+        let next = if sb.status == Status::Running {
+            Status::Stopped
+        } else {
+            sb.status
+        };
         sb.last_active_at_ms = self
             .inner
             .activity
-            .report(&id, sb.last_active_at_ms, now)
+            .report(&id, sb.last_active_at_ms, self.now_ms())
             .last_active_ms;
-        self.inner.store.put(&sb).await?;
+        self.set_status(&mut sb, next).await?;
         Ok(sb)
     }
 
@@ -60,13 +60,10 @@ impl Engine {
     async fn record_listeners(&self, container: &str) {
         let req = sandboxd_runtime::ExecRequest {
             container: container.to_string(),
-            cmd: vec![
-                container::INIT_PATH.to_string(),
-                "record-listeners".to_string(),
-            ],
+            cmd: vec![INIT_PATH.to_string(), "record-listeners".to_string()],
             env: Vec::new(),
             cwd: None,
-            user: format!("{}:{}", workspace::SANDBOX_UID, workspace::SANDBOX_GID),
+            user: Identity::SANDBOX.user_spec(),
             output_cap: 64 * 1024,
         };
         let run = self.inner.runtime.exec(req);

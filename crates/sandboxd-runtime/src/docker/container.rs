@@ -1,98 +1,36 @@
-//! Container create/start/stop/remove/inspect/list/events. Creation always applies the hardening
-//! baseline (no capabilities, no-new-privileges, read-only root, bounded logs); a spec can only
-//! add limits, never remove these.
+//! Container create/start/stop/remove/inspect/list. Creation always goes through
+//! [`super::container_config`] (the hardening baseline) and labels the container with this
+//! installation and its sandbox; inspect translates Docker's state into [`ContainerState`].
 
-use super::{map_err, DockerRuntime, INSTANCE_LABEL};
-use crate::{ContainerInfo, ContainerSpec, ContainerSummary, RuntimeError, RuntimeEvent};
+use super::{map_err, DockerRuntime, INSTANCE_LABEL, SANDBOX_LABEL};
+use crate::{ContainerSpec, ContainerState, ContainerSummary, RuntimeError};
 use bollard::container::{
-    Config, CreateContainerOptions, DownloadFromContainerOptions, InspectContainerOptions,
+    CreateContainerOptions, DownloadFromContainerOptions, InspectContainerOptions,
     ListContainersOptions, StopContainerOptions,
 };
-use bollard::models::{HostConfig, HostConfigLogConfig, Mount, MountTypeEnum, ResourcesUlimits};
-use bollard::system::EventsOptions;
-use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
+use bollard::models::{ContainerState as DockerState, ContainerStateStatusEnum};
+use futures_util::stream::StreamExt;
+use sandboxd_core::SandboxId;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
-/// The Engine API config for a spec: the hardening baseline plus the spec's limits, mounts and
-/// labels (and `extra_labels`), attached to `network`. Public so a baseline measured against the
-/// raw engine uses exactly what sandboxd sends.
-pub fn container_config(
-    spec: &ContainerSpec,
-    network: &str,
-    extra_labels: &[(&str, &str)],
-) -> Config<String> {
-    let mut labels = spec.labels.clone();
-    for (k, v) in extra_labels {
-        labels.insert(k.to_string(), v.to_string());
-    }
-    let host_config = HostConfig {
-        cap_drop: Some(vec!["ALL".into()]),
-        security_opt: Some(vec!["no-new-privileges:true".into()]),
-        readonly_rootfs: Some(true),
-        privileged: Some(false),
-        memory: Some(spec.limits.memory_bytes),
-        memory_swap: Some(spec.limits.memory_bytes),
-        nano_cpus: Some(spec.limits.nano_cpus),
-        pids_limit: Some(spec.limits.pids),
-        ulimits: Some(vec![ResourcesUlimits {
-            name: Some("nofile".into()),
-            soft: Some(spec.limits.nofile),
-            hard: Some(spec.limits.nofile),
-        }]),
-        tmpfs: Some(spec.tmpfs.iter().cloned().collect()),
-        mounts: Some(
-            spec.mounts
-                .iter()
-                .map(|m| Mount {
-                    target: Some(m.target.clone()),
-                    source: Some(m.host.clone()),
-                    typ: Some(MountTypeEnum::BIND),
-                    read_only: Some(m.read_only),
-                    ..Default::default()
-                })
-                .collect(),
-        ),
-        network_mode: Some(network.to_string()),
-        log_config: Some(HostConfigLogConfig {
-            typ: Some("json-file".into()),
-            config: Some(HashMap::from([
-                ("max-size".to_string(), "5m".to_string()),
-                ("max-file".to_string(), "2".to_string()),
-            ])),
-        }),
-        ..Default::default()
-    };
-    Config {
-        hostname: Some(spec.hostname.clone()),
-        image: Some(spec.image.clone()),
-        user: Some(spec.user.clone()),
-        env: Some(spec.env.clone()),
-        entrypoint: Some(spec.entrypoint.clone()),
-        cmd: Some(Vec::new()),
-        working_dir: Some(spec.working_dir.clone()),
-        labels: Some(labels),
-        stop_timeout: Some(spec.stop_timeout_s),
-        host_config: Some(host_config),
-        ..Default::default()
-    }
-}
-
-pub(super) async fn create(
-    rt: &DockerRuntime,
-    spec: &ContainerSpec,
-) -> Result<String, RuntimeError> {
-    let config = container_config(spec, &rt.network, &[(INSTANCE_LABEL, &rt.instance)]);
+pub(super) async fn create(rt: &DockerRuntime, spec: &ContainerSpec) -> Result<(), RuntimeError> {
+    let labels = HashMap::from([
+        (SANDBOX_LABEL.to_string(), spec.sandbox.to_string()),
+        (INSTANCE_LABEL.to_string(), rt.instance.clone()),
+    ]);
+    let host = rt.host_paths(&spec.sandbox)?;
+    let config = super::container_config(spec, &host, &rt.network, labels);
     let opts = CreateContainerOptions {
         name: spec.name.clone(),
         platform: None,
     };
-    let resp = rt
-        .docker
+    rt.docker
         .create_container(Some(opts), config)
         .await
         .map_err(map_err)?;
-    Ok(resp.id)
+    Ok(())
 }
 
 pub(super) async fn start(rt: &DockerRuntime, name: &str) -> Result<(), RuntimeError> {
@@ -130,7 +68,7 @@ pub(super) async fn remove(rt: &DockerRuntime, name: &str) -> Result<(), Runtime
 pub(super) async fn inspect(
     rt: &DockerRuntime,
     name: &str,
-) -> Result<Option<ContainerInfo>, RuntimeError> {
+) -> Result<ContainerState, RuntimeError> {
     let resp = match rt
         .docker
         .inspect_container(name, None::<InspectContainerOptions>)
@@ -138,36 +76,38 @@ pub(super) async fn inspect(
         .map_err(map_err)
     {
         Ok(r) => r,
-        Err(RuntimeError::NotFound(_)) => return Ok(None),
+        Err(RuntimeError::NotFound(_)) => return Ok(ContainerState::Absent),
         Err(e) => return Err(e),
     };
-    let state = resp.state.unwrap_or_default();
-    let config = resp.config.unwrap_or_default();
-    let ip = resp
+    let addr = resp
         .network_settings
         .and_then(|n| n.networks)
         .and_then(|mut nets| nets.remove(&rt.network))
         .and_then(|ep| ep.ip_address)
         .and_then(|ip| ip.parse().ok());
-    Ok(Some(ContainerInfo {
-        id: resp.id.unwrap_or_default(),
-        name: resp
-            .name
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string(),
-        running: state.running.unwrap_or(false),
-        status: state.status.map(|s| s.to_string()).unwrap_or_default(),
-        exit_code: state.exit_code,
-        oom_killed: state.oom_killed.unwrap_or(false),
-        error: state.error,
-        ip,
-        image: config.image.unwrap_or_default(),
-        labels: config.labels.unwrap_or_default(),
-    }))
+    Ok(state_of(resp.state.unwrap_or_default(), addr))
 }
 
-fn label_filter(rt: &DockerRuntime) -> HashMap<String, Vec<String>> {
+/// Docker's state in our words. A running, paused or restarting container runs (Docker reports
+/// `running: true` for all three); `dead` (a failed removal) counts as exited.
+fn state_of(state: DockerState, addr: Option<IpAddr>) -> ContainerState {
+    use ContainerStateStatusEnum as S;
+    if state.running.unwrap_or(false) {
+        return ContainerState::Running { addr };
+    }
+    match state.status {
+        Some(S::RUNNING | S::PAUSED | S::RESTARTING) => ContainerState::Running { addr },
+        Some(S::CREATED) => ContainerState::Created,
+        Some(S::REMOVING) => ContainerState::Removing,
+        _ => ContainerState::Exited {
+            code: state.exit_code,
+            oom: state.oom_killed.unwrap_or(false),
+            error: state.error,
+        },
+    }
+}
+
+pub(super) fn label_filter(rt: &DockerRuntime) -> HashMap<String, Vec<String>> {
     HashMap::from([(
         "label".to_string(),
         vec![format!("{INSTANCE_LABEL}={}", rt.instance)],
@@ -188,39 +128,22 @@ pub(super) async fn list(rt: &DockerRuntime) -> Result<Vec<ContainerSummary>, Ru
     Ok(items
         .into_iter()
         .map(|c| ContainerSummary {
-            id: c.id.unwrap_or_default(),
+            sandbox: sandbox_of(c.labels.as_ref()),
             name: c
                 .names
                 .and_then(|n| n.into_iter().next())
                 .unwrap_or_default()
                 .trim_start_matches('/')
                 .to_string(),
-            running: c.state.as_deref() == Some("running"),
-            labels: c.labels.unwrap_or_default(),
         })
         .collect())
 }
 
-pub(super) fn events(rt: &DockerRuntime) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>> {
-    let mut filters = label_filter(rt);
-    filters.insert("type".into(), vec!["container".into()]);
-    let opts = EventsOptions::<String> {
-        filters,
-        ..Default::default()
-    };
-    rt.docker
-        .events(Some(opts))
-        .map_err(map_err)
-        .map_ok(|ev| {
-            let actor = ev.actor.unwrap_or_default();
-            let labels = actor.attributes.unwrap_or_default();
-            RuntimeEvent {
-                container: labels.get("name").cloned().unwrap_or_default(),
-                action: ev.action.unwrap_or_default(),
-                labels,
-            }
-        })
-        .boxed()
+/// The sandbox a container's labels name, when they name a valid one.
+pub(super) fn sandbox_of(labels: Option<&HashMap<String, String>>) -> Option<SandboxId> {
+    labels?
+        .get(SANDBOX_LABEL)
+        .and_then(|v| SandboxId::parse_lookup(v).ok())
 }
 
 /// Read a directory out of a (created) container as a tar archive; `None` when it is absent.
@@ -245,4 +168,55 @@ pub(super) async fn read_dir_tar(
         }
     }
     Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docker(status: ContainerStateStatusEnum, running: bool) -> DockerState {
+        DockerState {
+            status: Some(status),
+            running: Some(running),
+            exit_code: Some(137),
+            oom_killed: Some(true),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn docker_states_map_to_ours() {
+        use ContainerStateStatusEnum as S;
+        let ip: IpAddr = "10.1.2.3".parse().unwrap();
+        assert_eq!(
+            state_of(docker(S::RUNNING, true), Some(ip)),
+            ContainerState::Running { addr: Some(ip) }
+        );
+        assert!(state_of(docker(S::PAUSED, true), None).is_running());
+        assert_eq!(
+            state_of(docker(S::CREATED, false), None),
+            ContainerState::Created
+        );
+        assert_eq!(
+            state_of(docker(S::REMOVING, false), None),
+            ContainerState::Removing
+        );
+        let exited = state_of(docker(S::EXITED, false), None);
+        assert_eq!(
+            exited,
+            ContainerState::Exited {
+                code: Some(137),
+                oom: true,
+                error: None
+            }
+        );
+        assert_eq!(
+            exited.exit_reason(),
+            "container exited with exit code 137 (killed: out of memory)"
+        );
+        assert!(matches!(
+            state_of(docker(S::DEAD, false), None),
+            ContainerState::Exited { .. }
+        ));
+    }
 }

@@ -12,9 +12,10 @@ use bollard::network::CreateNetworkOptions;
 use bollard::Docker;
 use futures_util::StreamExt;
 use sandboxd_core::{IdlePolicy, Resources, Sandbox, SandboxId, Status};
-use sandboxd_engine::{container, init_binary};
-use sandboxd_runtime::docker::container_config;
+use sandboxd_engine::container;
+use sandboxd_runtime::binaries;
 use sandboxd_runtime::docker::teardown;
+use sandboxd_runtime::docker::{container_config, HostPaths};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -91,7 +92,7 @@ impl Raw {
             .create_network(opts)
             .await
             .with_context(|| format!("creating network {network}"))?;
-        let init = init_binary::install(&dir.join("raw-bin")).context("writing the init")?;
+        let init = binaries::install(&dir.join("raw-bin")).context("writing the init")?;
         let homes = dir.join("raw-homes");
         std::fs::create_dir_all(&homes)?;
         Ok(Raw {
@@ -148,17 +149,13 @@ impl Raw {
             last_active_at_ms: 0,
             last_error: None,
         };
-        let mut spec = container::spec(
-            &self.instance,
-            &sb,
-            &home,
-            &self.init,
-            l.nofile,
-            INIT_GRACE_MS,
-        );
-        spec.name = name.clone();
-        spec.labels.clear();
-        let config = container_config(&spec, &self.network, &[(BENCH_LABEL, &self.instance)]);
+        let spec = container::spec(&self.instance, &sb, l.nofile, INIT_GRACE_MS);
+        let host = HostPaths {
+            workspace: home,
+            init: self.init.clone(),
+        };
+        let labels = HashMap::from([(BENCH_LABEL.to_string(), self.instance.clone())]);
+        let config = container_config(&spec, &host, &self.network, labels);
         let opts = CreateContainerOptions {
             name: name.clone(),
             platform: None,

@@ -1,20 +1,61 @@
-//! Workspaces: `<data>/workspaces/<id>`, bind-mounted at `/home/sandbox`, owned by uid 1000. A
-//! workspace is created and seeded once, survives stop, restart, reboot and DELETE, and is removed
-//! only by purge. Seeding never follows links out of the workspace.
+//! Workspaces on the Docker host: `<data>/workspaces/<id>`, bind-mounted at the sandbox's home,
+//! owned by the sandbox user (uid 1000). A workspace is created and seeded once, survives stop,
+//! restart, reboot and DELETE, and is removed only by purge. Seeding never follows links out of
+//! the workspace. All disk work runs on the blocking pool.
 
+use super::{blocking, container, DockerRuntime};
+use crate::{Identity, RuntimeError, Seed, WorkspaceState, SKELETON_DIR};
+use sandboxd_core::SandboxId;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-pub const SANDBOX_UID: u32 = 1000;
-pub const SANDBOX_GID: u32 = 1000;
+const SANDBOX_UID: u32 = Identity::SANDBOX.uid;
+const SANDBOX_GID: u32 = Identity::SANDBOX.gid;
 
-pub fn path(root: &Path, id: &str) -> PathBuf {
-    root.join(id)
+pub(super) fn path(root: &Path, id: &SandboxId) -> PathBuf {
+    root.join(id.as_str())
+}
+
+pub(super) async fn ensure(
+    rt: &DockerRuntime,
+    id: &SandboxId,
+) -> Result<WorkspaceState, RuntimeError> {
+    let dir = path(&rt.storage()?.workspaces, id);
+    let what = format!("workspace {}", dir.display());
+    let fresh = blocking(what, move || create(&dir)).await?;
+    Ok(if fresh {
+        WorkspaceState::Fresh
+    } else {
+        WorkspaceState::Existing
+    })
+}
+
+pub(super) async fn seed(
+    rt: &DockerRuntime,
+    id: &SandboxId,
+    from: Seed<'_>,
+) -> Result<(), RuntimeError> {
+    let dir = path(&rt.storage()?.workspaces, id);
+    let skel = match from {
+        Seed::Skeleton { container } => {
+            container::read_dir_tar(rt, container, SKELETON_DIR).await?
+        }
+        Seed::Empty => None,
+    };
+    blocking("seeding workspace".into(), move || {
+        fill(&dir, skel.as_deref())
+    })
+    .await
+}
+
+pub(super) async fn remove(rt: &DockerRuntime, id: &SandboxId) -> Result<(), RuntimeError> {
+    let dir = path(&rt.storage()?.workspaces, id);
+    blocking("removing workspace".into(), move || remove_dir(&dir)).await
 }
 
 /// Create the workspace directory; `Ok(true)` when it did not exist before.
-pub fn create(dir: &Path) -> io::Result<bool> {
+fn create(dir: &Path) -> io::Result<bool> {
     match std::fs::create_dir(dir) {
         Ok(()) => {
             let setup = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750))
@@ -33,13 +74,13 @@ pub fn create(dir: &Path) -> io::Result<bool> {
 
 /// Fill a new workspace: from the image's skeleton tar if it has one, then make sure
 /// `~/workspace` exists; everything ends up owned by the sandbox user.
-pub fn seed(dir: &Path, skel_tar: Option<&[u8]>) -> io::Result<()> {
+fn fill(dir: &Path, skel_tar: Option<&[u8]>) -> io::Result<()> {
     if let Some(tar_bytes) = skel_tar {
         // Unpack into a staging directory first: tar's unpack refuses entries that would land
         // outside it (`..`, absolute paths, links). The archive's single top entry is the
         // skeleton directory itself; its children move into the workspace.
         let staging = dir.with_extension("seeding");
-        remove(&staging)?;
+        remove_dir(&staging)?;
         std::fs::create_dir(&staging)?;
         let result = (|| {
             let mut archive = tar::Archive::new(tar_bytes);
@@ -60,7 +101,7 @@ pub fn seed(dir: &Path, skel_tar: Option<&[u8]>) -> io::Result<()> {
             }
             Ok::<(), io::Error>(())
         })();
-        remove(&staging)?;
+        remove_dir(&staging)?;
         result?;
     }
     let ws = dir.join("workspace");
@@ -98,7 +139,7 @@ fn chown_tree(dir: &Path) -> io::Result<()> {
 }
 
 /// Remove a workspace entirely (purge, or rollback of a failed create).
-pub fn remove(dir: &Path) -> io::Result<()> {
+fn remove_dir(dir: &Path) -> io::Result<()> {
     match std::fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -113,14 +154,14 @@ mod tests {
     #[test]
     fn create_is_idempotent_and_seed_makes_workspace_dir() {
         let root = tempfile::tempdir().unwrap();
-        let dir = path(root.path(), "abc");
+        let dir = path(root.path(), &SandboxId::parse_new("abc").unwrap());
         assert!(create(&dir).unwrap());
         assert!(!create(&dir).unwrap());
-        seed(&dir, None).unwrap();
+        fill(&dir, None).unwrap();
         assert!(dir.join("workspace").is_dir());
-        remove(&dir).unwrap();
+        remove_dir(&dir).unwrap();
         assert!(!dir.exists());
-        remove(&dir).unwrap();
+        remove_dir(&dir).unwrap();
     }
 
     #[test]
@@ -136,9 +177,9 @@ mod tests {
             .unwrap();
         let bytes = builder.into_inner().unwrap();
         let root = tempfile::tempdir().unwrap();
-        let dir = path(root.path(), "abc");
+        let dir = path(root.path(), &SandboxId::parse_new("abc").unwrap());
         create(&dir).unwrap();
-        seed(&dir, Some(&bytes)).unwrap();
+        fill(&dir, Some(&bytes)).unwrap();
         assert_eq!(std::fs::read(dir.join(".bashrc")).unwrap(), body);
         assert!(dir.join("workspace").is_dir());
     }

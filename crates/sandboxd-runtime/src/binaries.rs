@@ -1,11 +1,11 @@
-//! Rule: every sandbox runs the init binary embedded in this engine build —
-//! the statically linked `sandboxd-init` produced by `build.rs` — and the
-//! host copy that gets bind-mounted is named by its content hash, so a new
-//! engine build never reuses (or overwrites under a running container) an
-//! older init.
+//! Rule: every sandbox runs the init binary embedded in this build — the
+//! statically linked `sandboxd-init` produced by `build.rs` — and a host copy
+//! (what the Docker runtime bind-mounts) is named by its content hash, so a
+//! new build never reuses (or overwrites under a running container) an older
+//! init.
 //!
-//! Contract with the container (see `sandboxd-init`): bind-mount the file
-//! read-only at [`crate::container::INIT_PATH`] and make it the entrypoint
+//! Contract with the container (see `sandboxd-init`): mount the file
+//! read-only at [`crate::INIT_PATH`] and make it the entrypoint
 //! with no arguments. It reads `SANDBOXD_START`, `SANDBOXD_STOP_GRACE_MS`,
 //! `SANDBOXD_RELAUNCH_FILE` (default `$HOME/.sandboxd/relaunch.json`) and
 //! `HOME`.
@@ -42,14 +42,22 @@ pub fn init_binary_hash() -> String {
 /// `dir` is created if missing; it (and its parents) must be traversable by
 /// the container's uid for the mount to be executable.
 pub fn install(dir: &Path) -> io::Result<PathBuf> {
-    let hash = init_binary_hash();
-    let path = dir.join(format!("sandboxd-init-{}", &hash[..16]));
+    let path = installed_path(dir);
     if let Ok(meta) = fs::metadata(&path) {
         if meta.is_file() && meta.len() == INIT_BINARY.len() as u64 {
             return Ok(path);
         }
     }
-    write_executable(dir, &format!("sandboxd-init-{}", &hash[..16]), INIT_BINARY)
+    write_executable(dir, &installed_name(), INIT_BINARY)
+}
+
+/// Where [`install`] puts the init in `dir`.
+pub fn installed_path(dir: &Path) -> PathBuf {
+    dir.join(installed_name())
+}
+
+fn installed_name() -> String {
+    format!("sandboxd-init-{}", &init_binary_hash()[..16])
 }
 
 /// Writes `bytes` to `dir/name` with mode 0755 (creating `dir` if needed) and returns that

@@ -1,5 +1,5 @@
-//! Build script rule: `sandboxd-engine` embeds a statically linked build of
-//! `sandboxd-init` (see `src/init_binary.rs`); this script produces it at
+//! Build script rule: `sandboxd-runtime` embeds a statically linked build of
+//! `sandboxd-init` (see `src/binaries.rs`); this script produces it at
 //! `$OUT_DIR/sandboxd-init` and refuses to hand over anything dynamic.
 //!
 //! The init is std-only by design, so `sandboxd_build::compile_static`
@@ -11,7 +11,7 @@
 //! - `SANDBOXD_INIT_BINARY=/path`: use this prebuilt init instead (still
 //!   checked to be static), e.g. for packaging or non-Linux hosts.
 //! - `SANDBOXD_INIT_TARGET=triple`: target to build for (default: the target
-//!   sandboxd-engine is built for; its std must be installed).
+//!   sandboxd-runtime is built for; its std must be installed).
 
 use std::env;
 use std::ffi::OsString;
@@ -25,7 +25,7 @@ const INIT_EDITION: &str = "2021";
 
 fn main() {
     if let Err(msg) = run() {
-        eprintln!("error: sandboxd-engine build script: {msg}");
+        eprintln!("error: sandboxd-runtime build script: {msg}");
         std::process::exit(1);
     }
 }
