@@ -11,6 +11,7 @@ pub mod openapi;
 mod ready;
 pub mod routes;
 mod view;
+mod wire;
 
 pub use body::MAX_BODY_BYTES;
 pub use error::ApiError;
