@@ -1,5 +1,5 @@
 //! The HTTP API. Handlers parse and validate input, then call engine methods (never the runtime
-//! or the store themselves) and answer with the typed wire structs of [`wire`]. The OpenAPI
+//! or the store themselves) and answer with the typed wire structs of `wire`. The OpenAPI
 //! document is generated from those handlers and types ([`openapi`]). Every route is registered
 //! through [`routes::Routes`], which also records it, so the document can be checked against the
 //! real router.
