@@ -1,11 +1,11 @@
 //! The one error envelope every API answer uses: `{"error":{"code","message","retryable"}}`, with
 //! the HTTP status derived from the stable code and `Retry-After` on retryable capacity errors.
 
+use crate::wire::{ErrorBody, ErrorDetail};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sandboxd_core::{ErrorCode, ValidationError};
 use sandboxd_engine::EngineError;
-use serde_json::json;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -52,13 +52,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = json!({
-            "error": {
-                "code": self.code.as_str(),
-                "message": self.message,
-                "retryable": self.code.retryable(),
-            }
-        });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                retryable: self.code.retryable(),
+                message: self.message,
+            },
+        };
         let mut resp = (status, axum::Json(body)).into_response();
         if let Some(s) = self.retry_after_s {
             resp.headers_mut()

@@ -1,6 +1,7 @@
-//! The HTTP API. Handlers parse and validate input, then hand one typed command to the engine;
-//! they never touch the runtime or the store themselves. Every route is registered through
-//! [`routes::Routes`], which also records it, so the OpenAPI document can be checked against the
+//! The HTTP API. Handlers parse and validate input, then call engine methods (never the runtime
+//! or the store themselves) and answer with the typed wire structs of `wire`. The OpenAPI
+//! document is generated from those handlers and types ([`openapi`]). Every route is registered
+//! through [`routes::Routes`], which also records it, so the document can be checked against the
 //! real router.
 
 mod auth;
@@ -13,6 +14,7 @@ mod ready;
 pub mod routes;
 mod trace;
 mod view;
+mod wire;
 
 pub use body::MAX_BODY_BYTES;
 pub use error::ApiError;

@@ -4,7 +4,7 @@
 
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::handlers::{health, sandboxes};
+use crate::handlers::{activity, health, legacy, sandboxes};
 use crate::{auth, guard, trace, ApiState};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, MethodRouter};
@@ -62,18 +62,14 @@ fn routes() -> Routes {
     };
     r
         // Reference-compatible routes (the product brief's quick start uses these).
-        .add("POST", "/sandbox", post(sandboxes::create_legacy))
-        .add("GET", "/sandboxes", get(sandboxes::list_legacy))
-        .add("GET", "/sandbox/{id}", get(sandboxes::get_legacy))
-        .add("DELETE", "/sandbox/{id}", delete(sandboxes::delete_legacy))
-        .add("POST", "/sandbox/{id}/exec", post(sandboxes::exec))
-        .add(
-            "POST",
-            "/sandbox/{id}/keepalive",
-            post(sandboxes::keepalive),
-        )
-        .add("POST", "/sandbox/{id}/purge", post(sandboxes::purge))
-        .add("POST", "/wake/{id}", post(sandboxes::start))
+        .add("POST", "/sandbox", post(legacy::create))
+        .add("GET", "/sandboxes", get(legacy::list))
+        .add("GET", "/sandbox/{id}", get(legacy::get))
+        .add("DELETE", "/sandbox/{id}", delete(legacy::delete))
+        .add("POST", "/sandbox/{id}/exec", post(legacy::exec))
+        .add("POST", "/sandbox/{id}/keepalive", post(legacy::keepalive))
+        .add("POST", "/sandbox/{id}/purge", post(legacy::purge))
+        .add("POST", "/wake/{id}", post(legacy::wake))
         // v1.
         .add("POST", "/v1/sandboxes", post(sandboxes::create))
         .add("GET", "/v1/sandboxes", get(sandboxes::list))
@@ -81,17 +77,17 @@ fn routes() -> Routes {
         .add("DELETE", "/v1/sandboxes/{id}", delete(sandboxes::delete))
         .add("POST", "/v1/sandboxes/{id}/start", post(sandboxes::start))
         .add("POST", "/v1/sandboxes/{id}/stop", post(sandboxes::stop))
-        .add("POST", "/v1/sandboxes/{id}/exec", post(sandboxes::exec))
+        .add("POST", "/v1/sandboxes/{id}/exec", post(activity::exec))
         .add(
             "POST",
             "/v1/sandboxes/{id}/keepalive",
-            post(sandboxes::keepalive),
+            post(activity::keepalive),
         )
-        .add("GET", "/v1/sandboxes/{id}/logs", get(sandboxes::logs))
+        .add("GET", "/v1/sandboxes/{id}/logs", get(activity::logs))
         .add(
             "GET",
             "/v1/sandboxes/{id}/activity",
-            get(sandboxes::activity),
+            get(activity::activity),
         )
         .add("GET", "/v1/openapi.json", get(health::openapi))
         .add("GET", "/metrics", get(health::metrics))

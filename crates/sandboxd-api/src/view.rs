@@ -1,11 +1,13 @@
-//! How a sandbox is shown to API clients. Env values never appear (only their names); preview
+//! How engine values become wire types. Env values never appear (only their names); preview
 //! URLs are built from the configured scheme, domain and listener port.
 
+use crate::wire::{
+    ActivityBody, ActivitySourceName, ExecOutput, Lease, LiveView, LogLineView, Logs, SandboxView,
+};
 use sandboxd_core::host::preview_host;
 use sandboxd_core::time::rfc3339_ms;
-use sandboxd_core::Sandbox;
-use sandboxd_engine::ExecResult;
-use serde_json::{json, Map, Value};
+use sandboxd_core::{Sandbox, SandboxId};
+use sandboxd_engine::{ActivitySource, ActivityView, ExecResult, LiveState};
 
 /// Where previews are served, for building their URLs.
 #[derive(Debug, Clone)]
@@ -36,38 +38,115 @@ impl PreviewUrls {
     }
 }
 
-pub fn sandbox(sb: &Sandbox, urls: &PreviewUrls) -> Value {
-    let previews: Map<String, Value> = sb
-        .ports
-        .iter()
-        .map(|p| (p.to_string(), Value::String(urls.url(sb, *p))))
-        .collect();
-    json!({
-        "id": sb.id,
-        "status": sb.status,
-        "image": sb.image,
-        "ports": sb.ports,
-        "preview_urls": previews,
-        "resources": sb.resources,
-        "start": sb.start,
-        "env_keys": sb.env_keys(),
-        "idle_policy": sb.idle_policy,
-        "idle_timeout_s": sb.idle_timeout_s,
-        "metadata": sb.metadata,
-        "created_at": rfc3339_ms(sb.created_at_ms),
-        "updated_at": rfc3339_ms(sb.updated_at_ms),
-        "last_active_at": rfc3339_ms(sb.last_active_at_ms),
-        "last_error": sb.last_error,
-    })
+pub fn sandbox(sb: &Sandbox, urls: &PreviewUrls) -> SandboxView {
+    SandboxView {
+        id: sb.id.clone(),
+        status: sb.status,
+        image: sb.image.clone(),
+        ports: sb.ports.clone(),
+        preview_urls: sb
+            .ports
+            .iter()
+            .map(|p| (p.to_string(), urls.url(sb, *p)))
+            .collect(),
+        resources: sb.resources,
+        start: sb.start.clone(),
+        env_keys: sb.env_keys().into_iter().map(str::to_string).collect(),
+        idle_policy: sb.idle_policy,
+        idle_timeout_s: sb.idle_timeout_s,
+        metadata: sb.metadata.clone(),
+        created_at: rfc3339_ms(sb.created_at_ms),
+        updated_at: rfc3339_ms(sb.updated_at_ms),
+        last_active_at: rfc3339_ms(sb.last_active_at_ms),
+        last_error: sb.last_error.clone(),
+    }
 }
 
-pub fn exec(out: &ExecResult) -> Value {
-    json!({
-        "stdout": String::from_utf8_lossy(&out.stdout),
-        "stderr": String::from_utf8_lossy(&out.stderr),
-        "exit_code": out.exit_code,
-        "truncated": out.truncated,
-        "timed_out": out.timed_out,
-        "duration_ms": out.duration_ms,
-    })
+pub fn live(state: LiveState) -> LiveView {
+    let none = LiveView {
+        container: None,
+        running: None,
+        state: None,
+        exit_code: None,
+        oom_killed: None,
+        error: None,
+    };
+    match state {
+        LiveState::Container(c) => LiveView {
+            container: Some(Some(c.name)),
+            running: Some(c.running),
+            state: Some(c.state),
+            exit_code: Some(c.exit_code),
+            oom_killed: Some(c.oom_killed),
+            ..none
+        },
+        LiveState::Absent => LiveView {
+            container: Some(None),
+            running: Some(false),
+            state: Some("absent".to_string()),
+            ..none
+        },
+        LiveState::Unknown(e) => LiveView {
+            error: Some(e),
+            ..none
+        },
+    }
+}
+
+pub fn exec(out: &ExecResult) -> ExecOutput {
+    ExecOutput {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        exit_code: out.exit_code,
+        truncated: out.truncated,
+        timed_out: out.timed_out,
+        duration_ms: out.duration_ms,
+    }
+}
+
+pub fn lease(id: SandboxId, until_ms: i64) -> Lease {
+    Lease {
+        id,
+        lease_until: rfc3339_ms(until_ms),
+        lease_until_unix: until_ms / 1000,
+    }
+}
+
+/// `lines`: (stream, text) pairs, oldest first.
+pub fn logs(id: SandboxId, lines: impl IntoIterator<Item = (String, String)>) -> Logs {
+    Logs {
+        id,
+        lines: lines
+            .into_iter()
+            .map(|(stream, text)| LogLineView { stream, text })
+            .collect(),
+    }
+}
+
+fn source(s: ActivitySource) -> ActivitySourceName {
+    match s {
+        ActivitySource::Create => ActivitySourceName::Create,
+        ActivitySource::Start => ActivitySourceName::Start,
+        ActivitySource::Wake => ActivitySourceName::Wake,
+        ActivitySource::Exec => ActivitySourceName::Exec,
+        ActivitySource::Keepalive => ActivitySourceName::Keepalive,
+        ActivitySource::Request => ActivitySourceName::Request,
+    }
+}
+
+pub fn activity(id: SandboxId, v: ActivityView) -> ActivityBody {
+    let r = &v.report;
+    ActivityBody {
+        id,
+        status: v.status,
+        idle_policy: v.idle_policy,
+        idle_timeout_s: v.idle_timeout_ms / 1000,
+        last_active_at: rfc3339_ms(r.last_active_ms),
+        last_source: r.last_source.map(source),
+        execs_in_flight: r.execs_in_flight,
+        open_connections: r.open_connections,
+        lease_until: r.lease_until_ms.map(rfc3339_ms),
+        held_by: v.held_by,
+        sleeps_at: v.sleeps_at_ms.map(rfc3339_ms),
+    }
 }

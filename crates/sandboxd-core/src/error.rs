@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 /// The stable machine-readable code carried in the `{"error":{"code",...}}` envelope.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

@@ -15,32 +15,51 @@ pub use rules::{validate_command, validate_env};
 pub const MAX_PORTS: usize = 32;
 
 /// What `POST /sandbox` and `POST /v1/sandboxes` accept. Unknown fields are refused so that a typo
-/// is an error, not a silently ignored setting.
+/// is an error, not a silently ignored setting. Every field is optional; an empty body creates a
+/// sandbox from the configured defaults.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CreateSandbox))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
+    /// Optional; a deleted id may be re-created and reattaches its kept workspace.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
+    )]
     pub id: Option<String>,
+    /// Image reference (default: the configured image).
     pub image: Option<String>,
-    /// Signed so that 0 and 70000 get a clear message instead of a type error.
+    /// Ports the app serves, each 1–65535 and given a preview URL.
+    // Signed so that 0 and 70000 get a clear message instead of a type error.
+    #[cfg_attr(feature = "openapi", schema(max_items = 32))]
     pub ports: Option<Vec<i64>>,
+    /// Stored, passed to the container, never returned.
     pub env: Option<BTreeMap<String, String>>,
-    /// Shell command our init runs (and restarts) at every container start.
+    /// Shell command our init runs at every start and restarts on exit.
     pub start: Option<String>,
     pub resources: Option<ResourceRequest>,
     pub idle_policy: Option<IdlePolicy>,
+    /// Idle time before the reaper stops the sandbox (default: the configured idle timeout).
+    #[cfg_attr(feature = "openapi", schema(minimum = 10, maximum = 604800))]
     pub idle_timeout_s: Option<u64>,
     pub metadata: Option<BTreeMap<String, String>>,
-    /// Reference-compatible shorthands, stored in `metadata`.
+    /// Reference-compatible shorthand, stored in `metadata`.
     pub external_user_id: Option<String>,
+    /// Reference-compatible shorthand, stored in `metadata`.
     pub external_project_id: Option<String>,
 }
 
 /// Per-sandbox overrides of the configured defaults.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceRequest {
+    #[cfg_attr(feature = "openapi", schema(minimum = 64))]
     pub memory_mb: Option<u64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.01))]
     pub cpus: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 16))]
     pub pids: Option<u64>,
 }
 

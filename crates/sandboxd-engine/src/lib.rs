@@ -10,6 +10,7 @@ mod admission;
 pub mod clock;
 mod config;
 pub mod container;
+mod describe;
 mod error;
 mod exec;
 mod lifecycle;
@@ -26,9 +27,10 @@ mod tests;
 
 pub use activity::{ActivityReport, ActivitySource, ActivityView, ConnectionGuard, Route};
 pub use config::EngineConfig;
+pub use describe::{ContainerState, Description, LiveState, SandboxQuery};
 pub use error::EngineError;
 pub use exec::{ExecCommand, ExecResult};
-pub use lifecycle::Keepalive;
+pub use lifecycle::LeaseRequest;
 pub use wake::WakeTarget;
 
 use activity::Activity;
@@ -36,7 +38,7 @@ use clock::Clock;
 use locks::SandboxLocks;
 use sandboxd_core::{Sandbox, SandboxId};
 use sandboxd_runtime::{LogLine, Runtime};
-use sandboxd_store::{ListFilter, Store};
+use sandboxd_store::Store;
 use std::sync::Arc;
 
 /// Cheap to clone: every clone drives the same engine.
@@ -135,10 +137,6 @@ impl Engine {
         &self.inner.cfg
     }
 
-    pub fn runtime(&self) -> &Arc<dyn Runtime> {
-        &self.inner.runtime
-    }
-
     pub fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
     }
@@ -159,10 +157,6 @@ impl Engine {
             return Err(EngineError::Gone(id.clone()));
         }
         Ok(sb)
-    }
-
-    pub async fn list(&self, filter: ListFilter) -> Result<Vec<Sandbox>, EngineError> {
-        Ok(self.inner.store.list(filter).await?)
     }
 
     /// What init and the sandbox's processes printed.

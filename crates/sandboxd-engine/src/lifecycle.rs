@@ -9,14 +9,17 @@ use crate::activity::ActivitySource;
 use crate::{container, Engine, EngineError};
 use sandboxd_core::{Sandbox, SandboxId, Status};
 use sandboxd_runtime::{ContainerState, RuntimeError, Seed, WorkspaceState};
-use serde::Deserialize;
 
-/// `POST .../keepalive` body forms: empty, `{"until": unix_s}` or `{"seconds": n}`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Keepalive {
-    pub until: Option<i64>,
-    pub seconds: Option<u64>,
+/// How long a keepalive lease should last (capped at the configured maximum lease).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LeaseRequest {
+    /// One idle timeout from now (the sandbox's own, else the configured one).
+    #[default]
+    IdleTimeout,
+    /// Until this moment (Unix seconds); must be in the future.
+    Until(i64),
+    /// This many seconds from now.
+    Seconds(u64),
 }
 
 impl Engine {
@@ -62,21 +65,14 @@ impl Engine {
     }
 
     /// Hold off the idle reaper; returns the lease's end (ms since the epoch).
-    pub async fn keepalive(&self, id: &SandboxId, req: Keepalive) -> Result<i64, EngineError> {
+    pub async fn keepalive(&self, id: &SandboxId, req: LeaseRequest) -> Result<i64, EngineError> {
         let sb = self.get_live(id).await?;
         let now = self.now_ms();
         let max = now + self.inner.cfg.max_lease.as_millis() as i64;
-        let until = match (req.until, req.seconds) {
-            (Some(_), Some(_)) => {
-                return Err(sandboxd_core::ValidationError::new(
-                    "keepalive",
-                    "give either until or seconds, not both",
-                )
-                .into())
-            }
-            (Some(u), None) => u.saturating_mul(1000),
-            (None, Some(s)) => now.saturating_add((s as i64).saturating_mul(1000)),
-            (None, None) => {
+        let until = match req {
+            LeaseRequest::Until(u) => u.saturating_mul(1000),
+            LeaseRequest::Seconds(s) => now.saturating_add((s as i64).saturating_mul(1000)),
+            LeaseRequest::IdleTimeout => {
                 let idle = sb
                     .idle_timeout_s
                     .map(|s| s as i64 * 1000)

@@ -1,7 +1,13 @@
 //! API surface against a real server: every documented operation is routed (none falls through
-//! to the "no such route" fallback), the document is served, auth is enforced when configured.
+//! to the "no such route" fallback), every live answer matches the served document, auth is
+//! enforced when configured.
 
+#[path = "api/contract.rs"]
+mod contract;
+
+use contract::Contract;
 use sandboxd::testkit::TestServer;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn every_documented_operation_is_served() {
@@ -170,4 +176,234 @@ async fn two_installations_on_one_engine_leave_each_other_alone() {
     assert_eq!(st, 204);
     let (_, out, _) = b.sh("same", "echo b-alive").await.unwrap();
     assert_eq!(out, "b-alive\n");
+}
+
+/// Every operation, driven through a whole lifecycle and its common errors, answers with a
+/// documented status and a body that matches the document's schema for it.
+#[tokio::test]
+async fn every_live_answer_matches_the_document() {
+    let s = TestServer::start().await.unwrap();
+    let api = Contract::fetch(&s).await.unwrap();
+    assert_eq!(api.call("GET", "/healthz", None).await.0, 200);
+    assert_eq!(api.call("GET", "/readyz", None).await.0, 200);
+
+    // Create, both forms; the v1 one with every kind of field.
+    let body = r#"{"id":"contract","ports":[3000],"env":{"A":"b"},"metadata":{"k":"v"},
+        "external_user_id":"u1","idle_timeout_s":600,"resources":{"memory_mb":256}}"#;
+    let (st, v) = api.call("POST", "/v1/sandboxes", Some(body)).await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("running")), "{v}");
+    let (st, v) = api.call("POST", "/sandbox", Some("")).await;
+    assert_eq!(st, 201, "{v}");
+    let other = v["id"].as_str().unwrap().to_string();
+    assert_eq!(api.call("POST", "/v1/sandboxes", Some(body)).await.0, 409);
+
+    // Read.
+    let (st, v) = api.call("GET", "/v1/sandboxes/contract", None).await;
+    assert_eq!(
+        (st, v["live"]["running"].as_bool()),
+        (200, Some(true)),
+        "{v}"
+    );
+    let (st, v) = api.call("GET", "/sandbox/CONTRACT", None).await;
+    assert_eq!(st, 200);
+    assert_eq!(v["row"]["id"], "contract");
+    assert_eq!(v["live_state"]["running"], true);
+    let (_, v) = api.call("GET", "/v1/sandboxes", None).await;
+    assert_eq!(v["sandboxes"].as_array().unwrap().len(), 2);
+    let (_, v) = api
+        .call("GET", "/v1/sandboxes?external_user_id=u1", None)
+        .await;
+    assert_eq!(v["sandboxes"][0]["id"], "contract");
+    assert_eq!(v["sandboxes"].as_array().unwrap().len(), 1);
+    let (_, v) = api
+        .call("GET", "/sandboxes?external_user_id=u1", None)
+        .await;
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+
+    // Work inside it.
+    let exec =
+        r#"{"cmd":["sh","-c","echo out; echo err >&2; exit 3"],"env":{"X":"y"},"timeout_s":30}"#;
+    let (_, v) = api
+        .call("POST", "/v1/sandboxes/contract/exec", Some(exec))
+        .await;
+    assert_eq!(
+        (v["exit_code"].as_i64(), v["stdout"].as_str()),
+        (Some(3), Some("out\n"))
+    );
+    let (st, _) = api
+        .call(
+            "POST",
+            "/sandbox/contract/exec",
+            Some(r#"{"cmd":["true"]}"#),
+        )
+        .await;
+    assert_eq!(st, 200);
+    for (path, body) in [
+        ("/v1/sandboxes/contract/keepalive", r#"{"seconds":120}"#),
+        ("/sandbox/contract/keepalive", ""),
+    ] {
+        let (st, v) = api.call("POST", path, Some(body)).await;
+        assert_eq!((st, v["id"].as_str()), (200, Some("contract")), "{v}");
+    }
+    let (_, v) = api
+        .call("GET", "/v1/sandboxes/contract/activity", None)
+        .await;
+    assert_eq!(v["last_source"], "keepalive");
+    let (_, v) = api
+        .call("GET", "/v1/sandboxes/contract/logs?tail=5", None)
+        .await;
+    assert!(v["lines"].is_array(), "{v}");
+
+    // Stop, look at the stopped sandbox, start again (both routes).
+    let (_, v) = api.call("POST", "/v1/sandboxes/contract/stop", None).await;
+    assert_eq!(v["status"], "stopped");
+    let (_, v) = api.call("GET", "/v1/sandboxes/contract", None).await;
+    assert_eq!(v["live"]["running"], false, "{v}");
+    let (_, v) = api
+        .call("GET", "/v1/sandboxes/contract/activity", None)
+        .await;
+    assert!(
+        v["sleeps_at"].is_null(),
+        "a stopped sandbox does not sleep: {v}"
+    );
+    let (_, v) = api.call("POST", "/v1/sandboxes/contract/start", None).await;
+    assert_eq!(v["status"], "running");
+    api.call("POST", "/v1/sandboxes/contract/stop", None).await;
+    let (_, v) = api.call("POST", "/wake/contract", None).await;
+    assert_eq!(v["status"], "running");
+
+    // Errors carry the envelope.
+    let huge = format!(r#"{{"image":"{}"}}"#, "x".repeat(1 << 20));
+    let errors: [(&str, String, Option<String>, u16); 9] = [
+        ("GET", "/v1/sandboxes/nope".into(), None, 404),
+        ("GET", "/sandbox/nope".into(), None, 404),
+        ("GET", "/v1/sandboxes/bad_id!".into(), None, 400),
+        ("GET", "/v1/sandboxes?colour=red".into(), None, 400),
+        (
+            "POST",
+            "/v1/sandboxes".into(),
+            Some(r#"{"ports":[0]}"#.into()),
+            400,
+        ),
+        ("POST", "/v1/sandboxes".into(), Some("{".into()), 400),
+        ("POST", "/v1/sandboxes".into(), Some(huge), 413),
+        (
+            "POST",
+            "/v1/sandboxes/contract/exec".into(),
+            Some(r#"{"cmd":[]}"#.into()),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/sandboxes/contract/keepalive".into(),
+            Some(r#"{"until":1,"seconds":1}"#.into()),
+            400,
+        ),
+    ];
+    for (method, path, body, want) in errors {
+        let (st, v) = api.call(method, &path, body.as_deref()).await;
+        assert_eq!(st, want, "{method} {path}: {v}");
+        assert_eq!(v["error"]["retryable"], false, "{v}");
+    }
+
+    // Delete, every form; a deleted sandbox is gone (410) everywhere.
+    assert_eq!(
+        api.call("DELETE", "/v1/sandboxes/contract", None).await.0,
+        204
+    );
+    for (method, path) in [
+        ("GET", "/v1/sandboxes/contract"),
+        ("GET", "/sandbox/contract"),
+        ("POST", "/v1/sandboxes/contract/exec"),
+        ("POST", "/v1/sandboxes/contract/keepalive"),
+        ("GET", "/v1/sandboxes/contract/activity"),
+        ("GET", "/v1/sandboxes/contract/logs"),
+        ("POST", "/v1/sandboxes/contract/start"),
+        ("POST", "/v1/sandboxes/contract/stop"),
+    ] {
+        let body = path.ends_with("/exec").then_some(r#"{"cmd":["true"]}"#);
+        let (st, v) = api.call(method, path, body).await;
+        assert_eq!(
+            (st, v["error"]["code"].as_str()),
+            (410, Some("gone")),
+            "{path}"
+        );
+    }
+    let (_, v) = api
+        .call("GET", "/v1/sandboxes?include_deleted=true", None)
+        .await;
+    assert_eq!(v["sandboxes"].as_array().unwrap().len(), 2);
+    assert_eq!(api.call("DELETE", "/sandbox/contract", None).await.0, 204);
+    assert_eq!(
+        api.call("POST", "/sandbox/contract/purge", None).await.0,
+        204
+    );
+    let purge = format!("/v1/sandboxes/{other}?purge=true");
+    assert_eq!(api.call("DELETE", &purge, None).await.0, 204);
+    assert!(s.containers().await.unwrap().is_empty());
+
+    // Every operation was exercised with a success answer.
+    let seen = api.seen.lock().unwrap().clone();
+    let mut untested = Vec::new();
+    for item in api.doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().unwrap().to_string();
+            // Prometheus text, not JSON: tests/observability.rs scrapes and checks it.
+            if id == "metrics" {
+                continue;
+            }
+            if !seen.iter().any(|(o, st)| *o == id && *st < 300) {
+                untested.push(id);
+            }
+        }
+    }
+    assert!(
+        untested.is_empty(),
+        "never answered with success: {untested:?}"
+    );
+}
+
+/// The contract check itself rejects answers that drift from the document.
+#[tokio::test]
+async fn the_contract_check_catches_drift() {
+    let s = TestServer::start().await.unwrap();
+    let api = Contract::fetch(&s).await.unwrap();
+    let (_, good) = api.call("POST", "/v1/sandboxes/nope/start", None).await;
+    let check = |path: &str, status: u16, body: &Value| api.check("POST", path, status, body);
+    let lease =
+        json!({"id": "x", "lease_until": "2030-01-01T00:00:00.000Z", "lease_until_unix": 1});
+    assert!(check("/v1/sandboxes/x/keepalive", 200, &lease).is_ok());
+    let drifted = [
+        (
+            "renamed",
+            json!({"id": "x", "lease_until": "2030-01-01T00:00:00.000Z", "lease_until_s": 1}),
+        ),
+        (
+            "retyped",
+            json!({"id": "x", "lease_until": "2030-01-01T00:00:00.000Z", "lease_until_unix": "1"}),
+        ),
+        (
+            "missing",
+            json!({"lease_until": "2030-01-01T00:00:00.000Z", "lease_until_unix": 1}),
+        ),
+        (
+            "undocumented",
+            json!({"id": "x", "lease_until": "2030-01-01T00:00:00.000Z", "lease_until_unix": 1, "extra": 1}),
+        ),
+        (
+            "not a date",
+            json!({"id": "x", "lease_until": "tomorrow", "lease_until_unix": 1}),
+        ),
+    ];
+    for (what, bad) in drifted {
+        let err = check("/v1/sandboxes/x/keepalive", 200, &bad);
+        assert!(err.is_err(), "{what}: {bad}");
+    }
+    // Errors: the envelope, its code from the list, and only documented statuses.
+    assert!(check("/v1/sandboxes/x/start", 404, &good).is_ok());
+    let mut bad = good.clone();
+    bad["error"]["code"] = json!("no_such_code");
+    assert!(check("/v1/sandboxes/x/start", 404, &bad).is_err());
+    assert!(check("/v1/sandboxes/x/start", 418, &good).is_err());
+    assert!(check("/v1/sandboxes/x/start", 204, &Value::Null).is_err());
 }

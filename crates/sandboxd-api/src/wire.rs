@@ -1,0 +1,15 @@
+//! The wire types: every request body, query string and response body of the API, as Rust
+//! types that derive both their serde form and their OpenAPI schema. Handlers build these and
+//! nothing else, so the generated document describes exactly what is sent; field names and
+//! shapes are the public contract and must not change (the legacy routes keep their legacy
+//! shapes).
+
+mod request;
+mod response;
+
+pub use request::{DeleteParams, ExecBody, KeepaliveBody, ListParams, LogsParams};
+pub use response::{
+    ActivityBody, ActivitySourceName, ErrorBody, ErrorDetail, ExecOutput, Health, Lease,
+    LegacySandboxDetail, LegacySandboxList, LiveView, LogLineView, Logs, OpenApiDocument, Ready,
+    SandboxDetail, SandboxList, SandboxView,
+};
