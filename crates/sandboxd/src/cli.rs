@@ -1,12 +1,15 @@
-//! Command-line surface. Each subcommand maps to one library call (serve, image build) or one API
-//! request (the client commands); flags carry the embedded defaults shown by `--help`.
+//! Command-line surface of the `sandboxd` binary: `serve` runs the control plane, `image build`
+//! builds the default image, and the remaining subcommands are a thin client of the HTTP API.
+//! Each subcommand maps to one library call (serve, image build, uninstall) or one API request
+//! (the client commands); flags carry the embedded defaults shown by `--help`.
 
 mod client;
 
+use crate::serve::{self, ServeConfig};
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, Parser, Subcommand};
-use sandboxd::image::{ensure_default_image, BuildMethod, DefaultImageOptions};
-use sandboxd::serve::{self, ServeConfig};
+use sandboxd_image::{ensure_default_image, BuildMethod, DefaultImageOptions};
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,7 +20,7 @@ use std::time::Duration;
     version,
     about = "Isolated dev sandboxes with preview URLs on one Docker host"
 )]
-pub struct Args {
+struct Args {
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -31,8 +34,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ImageCmd,
     },
-    /// Measure sandboxd beside the raw Docker Engine API (see docs/benchmarks.md).
-    Bench(sandboxd::bench::BenchArgs),
+    /// Moved: the bench is its own binary, `sandboxd-bench` (see docs/benchmarks.md).
+    #[command(hide = true)]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Remove an installation's containers, network and host-guard rules (stop sandboxd first);
     /// with --purge-data also its data dir.
     Uninstall(UninstallArgs),
@@ -98,7 +105,7 @@ struct ServeArgs {
     #[arg(long, default_value_t = 10.0)]
     min_free_memory: f64,
     /// Image for sandboxes created without one.
-    #[arg(long, env = "SANDBOXD_IMAGE", default_value = sandboxd::image::DEFAULT_IMAGE_TAG)]
+    #[arg(long, env = "SANDBOXD_IMAGE", default_value = sandboxd_image::DEFAULT_IMAGE_TAG)]
     image: String,
     /// Do not build the default image when it is missing.
     #[arg(long)]
@@ -155,12 +162,12 @@ async fn run_uninstall(a: UninstallArgs) -> Result<i32> {
             a.data_dir.display()
         );
     }
-    let u = sandboxd::uninstall::Uninstall {
+    let u = crate::uninstall::Uninstall {
         instance: a.instance,
         data_dir: a.data_dir,
         purge_data: a.purge_data,
     };
-    let removed = sandboxd::uninstall::run(&u).await?;
+    let removed = crate::uninstall::run(&u).await?;
     println!(
         "removed {} container(s), network sandboxd-{} and its host-guard rules",
         removed.containers.len(),
@@ -180,7 +187,37 @@ async fn run_uninstall(a: UninstallArgs) -> Result<i32> {
     Ok(0)
 }
 
-pub async fn dispatch(args: Args) -> Result<i32> {
+/// The whole program: parse `args` (argv, program name first; clap prints usage and exits on a
+/// bad command line), set up logging to stderr (`SANDBOXD_LOG`, default `info`), run the
+/// subcommand and return the process exit code.
+pub async fn main<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args = Args::parse_from(args);
+    init_logging();
+    match dispatch(args).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sandboxd: {e:#}");
+            1
+        }
+    }
+}
+
+/// Log to stderr, filtered by `SANDBOXD_LOG` (default `info`). Call once per process.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SANDBOXD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn dispatch(args: Args) -> Result<i32> {
     match args.cmd {
         Cmd::Serve(a) => run_serve(a).await,
         Cmd::Image {
@@ -200,7 +237,14 @@ pub async fn dispatch(args: Args) -> Result<i32> {
             println!("{}", image.tag);
             Ok(0)
         }
-        Cmd::Bench(a) => sandboxd::bench::run(a).await,
+        Cmd::Bench { args } => {
+            eprintln!(
+                "sandboxd: the bench is its own binary now (it embeds the test fixture, which \
+                 this one does not); run: cargo run --release -p sandboxd-bench -- {}",
+                args.join(" ")
+            );
+            Ok(2)
+        }
         Cmd::Uninstall(a) => run_uninstall(a).await,
         Cmd::Client(c) => c.run().await,
     }

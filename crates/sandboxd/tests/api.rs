@@ -1,7 +1,7 @@
 //! API surface against a real server: every documented operation is routed (none falls through
 //! to the "no such route" fallback), the document is served, auth is enforced when configured.
 
-use sandboxd::testkit::TestServer;
+use sandboxd_testkit::TestServer;
 
 #[tokio::test]
 async fn every_documented_operation_is_served() {

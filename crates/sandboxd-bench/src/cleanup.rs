@@ -6,9 +6,9 @@
 
 use super::raw::BENCH_LABEL;
 use super::Session;
-use crate::testkit;
 use bollard::container::{ListContainersOptions, RemoveContainerOptions};
 use bollard::network::InspectNetworkOptions;
+use sandboxd_testkit as testkit;
 use serde::Serialize;
 use std::collections::HashMap;
 
