@@ -11,7 +11,7 @@
 //! path is remapped so the same sources give the same bytes.
 //!
 //! Used by `sandboxd-runtime/build.rs` (the sandbox init) and
-//! `sandboxd/build.rs` (the test fixture).
+//! `sandboxd-testkit/build.rs` (the test fixture).
 
 use std::env;
 use std::ffi::{OsStr, OsString};

@@ -6,7 +6,7 @@
 //! HTTP/1.1 with keep-alive. Once every port is bound it prints
 //! `fixture listening on :PORT` per port; it exits 2 with usage on bad
 //! arguments and 1 if a port cannot be bound. It uses no crates, so that
-//! `sandboxd`'s build script can compile it into a static executable with a
+//! `sandboxd-testkit`'s build script can compile it into a static executable with a
 //! single `rustc` call.
 
 mod conn;

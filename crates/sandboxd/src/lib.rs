@@ -1,8 +1,8 @@
-//! Library half of the sandboxd binary: image building and shared helpers for the CLI, tests and bench.
+//! Library half of the sandboxd binary: the command line ([`cli`]), the `serve` wiring
+//! ([`serve`], also started in-process by `sandboxd-testkit`) and [`uninstall`]. Image building
+//! lives in `sandboxd-image`, test helpers and the fixture in `sandboxd-testkit` (a
+//! dev-dependency only), the bench in `sandboxd-bench`.
 
-pub mod bench;
-pub mod fixture;
-pub mod image;
+pub mod cli;
 pub mod serve;
-pub mod testkit;
 pub mod uninstall;

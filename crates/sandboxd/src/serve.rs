@@ -1,8 +1,7 @@
 //! `sandboxd serve`: wire the store, the Docker runtime, the engine, the reconciler and the API
-//! listener together. Usable in-process (tests, bench) through [`start`]; the binary adds signal
+//! listener together. Usable in-process (the testkit) through [`start`]; the binary adds signal
 //! handling. The API refuses to listen beyond loopback without a token.
 
-use crate::image::{ensure_default_image, DefaultImageOptions, DEFAULT_IMAGE_TAG};
 use anyhow::{bail, Context, Result};
 use sandboxd_api::{router, ApiState, PreviewUrls, ReadyState};
 use sandboxd_core::{Limits, Resources};
@@ -10,6 +9,7 @@ use sandboxd_engine::clock::SystemClock;
 use sandboxd_engine::memory::{HostMemory, ProcMeminfo};
 use sandboxd_engine::reconcile::Pass;
 use sandboxd_engine::{Engine, EngineConfig};
+use sandboxd_image::{ensure_default_image, DefaultImageOptions, DEFAULT_IMAGE_TAG};
 use sandboxd_proxy::{Proxy, ProxyConfig};
 use sandboxd_runtime::docker::DockerOptions;
 use sandboxd_runtime::{DockerRuntime, Runtime};

@@ -6,7 +6,7 @@
 mod contract;
 
 use contract::Contract;
-use sandboxd::testkit::TestServer;
+use sandboxd_testkit::TestServer;
 use serde_json::{json, Value};
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Bad input gets a 4xx with the error envelope and leaves nothing behind: no row, no container,
 //! no directory. Checked against the store (via the API), the engine and the disk.
 
-use sandboxd::testkit::TestServer;
+use sandboxd_testkit::TestServer;
 
 async fn assert_nothing_left(s: &TestServer, rows: usize) {
     let (_, v) = s

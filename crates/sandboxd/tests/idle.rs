@@ -3,8 +3,8 @@
 //! never stops; `/activity` tells the truth at each step.
 
 use reqwest::Method;
-use sandboxd::testkit::ws::WsClient;
-use sandboxd::testkit::{TestServer, FIXTURE_APP};
+use sandboxd_testkit::ws::WsClient;
+use sandboxd_testkit::{TestServer, FIXTURE_APP};
 use std::time::{Duration, Instant};
 
 async fn status(s: &TestServer, id: &str) -> String {

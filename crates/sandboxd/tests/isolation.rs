@@ -1,7 +1,7 @@
 //! Isolation, checked from inside real sandboxes: no capabilities, NoNewPrivs, read-only root,
 //! uid 1000, limits enforced, no path to other sandboxes or to the host's own ports.
 
-use sandboxd::testkit::TestServer;
+use sandboxd_testkit::TestServer;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -150,7 +150,7 @@ async fn sandboxes_cannot_reach_each_other_or_the_host() {
 }
 
 async fn ip_of(s: &TestServer, id: &str) -> std::net::IpAddr {
-    let docker = sandboxd::testkit::docker().await.unwrap();
+    let docker = sandboxd_testkit::docker().await.unwrap();
     let info = docker
         .inspect_container(&s.container_name(id), None)
         .await

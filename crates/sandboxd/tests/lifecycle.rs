@@ -2,7 +2,7 @@
 //! the workspace → re-create reattaches it → purge removes it; stop time; concurrent creates;
 //! the start command and its logs; exec timeouts. The brief's quick start is `tests/quick_start.rs`.
 
-use sandboxd::testkit::TestServer;
+use sandboxd_testkit::TestServer;
 use std::time::{Duration, Instant};
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! object per line naming the request id of the request a line belongs to.
 
 use reqwest::Method;
-use sandboxd::testkit::{TestServer, FIXTURE_APP, TEST_IMAGE};
+use sandboxd_testkit::{TestServer, FIXTURE_APP, TEST_IMAGE};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
@@ -124,7 +124,7 @@ async fn metrics_move_with_a_create_stop_wake_cycle() {
 async fn json_logs_name_the_request() {
     TestServer::start().await.unwrap(); // builds the test image
     let data = tempfile::tempdir().unwrap();
-    let instance = format!("t{:08x}", sandboxd::testkit::rand_u32());
+    let instance = format!("t{:08x}", sandboxd_testkit::rand_u32());
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sandboxd"))
         .args(["serve", "--log-format", "json", "--no-image-build"])
         .args(["--data-dir", data.path().to_str().unwrap()])
@@ -170,12 +170,15 @@ async fn json_logs_name_the_request() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    // SAFETY: kill(2) on the child we spawned and have not reaped.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
     let deadline = Instant::now() + Duration::from_secs(30);
     while next(&mut lines, deadline).is_some() {}
     let _ = child.wait();
-    sandboxd::testkit::remove_instance(&instance).await.unwrap();
+    sandboxd_testkit::remove_instance(&instance).await.unwrap();
     let mut named = 0;
     for line in &lines {
         let v: serde_json::Value = serde_json::from_str(line)

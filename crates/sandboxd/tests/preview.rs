@@ -3,8 +3,8 @@
 //! deleted, failed and refusing targets.
 
 use reqwest::Method;
-use sandboxd::testkit::ws::WsClient;
-use sandboxd::testkit::TestServer;
+use sandboxd_testkit::ws::WsClient;
+use sandboxd_testkit::TestServer;
 use std::time::{Duration, Instant};
 
 const FIXTURE: &str = r#"{"ports":[3000,8080],"start":"exec sandboxd-fixture 3000 8080"}"#;
@@ -241,11 +241,11 @@ async fn unknown_deleted_failed_and_refusing_targets() {
     );
 
     // In error (its image vanished while stopped): 503 with the reason.
-    let docker = sandboxd::testkit::docker().await.unwrap();
+    let docker = sandboxd_testkit::docker().await.unwrap();
     let doomed = format!("sandboxd-doomed:{}", s.instance);
     docker
         .tag_image(
-            sandboxd::testkit::TEST_IMAGE,
+            sandboxd_testkit::TEST_IMAGE,
             Some(bollard::image::TagImageOptions {
                 repo: doomed.split(':').next().unwrap(),
                 tag: &s.instance,

@@ -6,8 +6,8 @@
 
 use std::time::Instant;
 
-use sandboxd::image::{ensure_default_image, BuildMethod, DefaultImageOptions, DEFAULT_IMAGE_TAG};
-use sandboxd::testkit::{docker, TestServer};
+use sandboxd_image::{ensure_default_image, BuildMethod, DefaultImageOptions, DEFAULT_IMAGE_TAG};
+use sandboxd_testkit::{docker, TestServer};
 
 #[tokio::test]
 async fn default_image_serves_the_brief_quick_start_across_a_stop() {

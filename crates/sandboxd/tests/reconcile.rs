@@ -3,7 +3,7 @@
 //! one owner per data dir.
 
 use bollard::container::{KillContainerOptions, RemoveContainerOptions};
-use sandboxd::testkit::{docker, TestServer};
+use sandboxd_testkit::{docker, TestServer};
 use std::time::{Duration, Instant};
 
 async fn wait_for<F, Fut>(what: &str, mut check: F)

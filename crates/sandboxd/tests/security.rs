@@ -3,7 +3,7 @@
 //! DNS-rebinding site naming itself as the Host. All are refused before any state exists, while
 //! the product brief's quick start (curl on loopback, JSON, no token) keeps working.
 
-use sandboxd::testkit::TestServer;
+use sandboxd_testkit::TestServer;
 
 /// Request headers, the status and the error code they must get.
 type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);

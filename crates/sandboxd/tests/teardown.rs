@@ -3,7 +3,7 @@
 //! removed, several times in a row; every time its network must really be gone.
 
 use futures_util::future::join_all;
-use sandboxd::testkit::{docker, remove_instance, TestServer};
+use sandboxd_testkit::{docker, remove_instance, TestServer};
 
 async fn network_exists(instance: &str) -> bool {
     let d = docker().await.unwrap();

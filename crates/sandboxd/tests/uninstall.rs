@@ -5,7 +5,7 @@
 //! another installation on the same engine.
 
 use bollard::network::InspectNetworkOptions;
-use sandboxd::testkit::{containers_of, docker, TestServer};
+use sandboxd_testkit::{containers_of, docker, TestServer};
 use std::process::Command;
 
 fn uninstall(instance: &str, data: &std::path::Path, extra: &[&str]) -> std::process::Output {

@@ -3,8 +3,8 @@
 //! the real page or the waking page that reloads into it; the brief's quick start survives a stop.
 
 use reqwest::Method;
-use sandboxd::testkit::ws::WsClient;
-use sandboxd::testkit::{docker, TestServer, FIXTURE_APP as FIXTURE};
+use sandboxd_testkit::ws::WsClient;
+use sandboxd_testkit::{docker, TestServer, FIXTURE_APP as FIXTURE};
 use std::time::{Duration, Instant};
 
 async fn stopped_fixture(s: &TestServer) -> String {

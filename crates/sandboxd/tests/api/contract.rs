@@ -6,7 +6,7 @@
 //! fails the test.
 
 use anyhow::{anyhow, bail, Context, Result};
-use sandboxd::testkit::TestServer;
+use sandboxd_testkit::TestServer;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 use std::sync::Mutex;

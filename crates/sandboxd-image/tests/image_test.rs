@@ -10,7 +10,7 @@ use bollard::container::{
 use bollard::models::HostConfig;
 use bollard::Docker;
 use futures_util::StreamExt;
-use sandboxd::image::{ensure_test_image, LABEL_RECIPE};
+use sandboxd_image::{ensure_test_image, LABEL_RECIPE};
 
 async fn docker() -> Docker {
     let docker = Docker::connect_with_local_defaults().expect("docker socket");

@@ -8,8 +8,8 @@ use super::http::{get_first_byte, wait_accept};
 use super::report::Figure;
 use super::stats::Series;
 use super::Env;
-use crate::testkit::FIXTURE_APP;
 use anyhow::{Context, Result};
+use sandboxd_testkit::FIXTURE_APP;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

@@ -1,11 +1,11 @@
-//! `sandboxd bench --quick --wrk` against the real engine: every figure is produced with samples
+//! `sandboxd-bench --quick --wrk` against the real engine: every figure is produced with samples
 //! and finite numbers on both sides, the proxy figures carry the L4 relay and the wrk cross-check,
 //! and cleanup leaves no container, network or directory behind — checked here independently of
 //! what the bench itself reports.
 
 use bollard::container::ListContainersOptions;
 use bollard::network::InspectNetworkOptions;
-use sandboxd::testkit::docker;
+use sandboxd_testkit::docker;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::process::Command;
@@ -42,11 +42,11 @@ fn finite_summary(fig: &str, side: &str, s: &Value) {
 async fn quick_bench_produces_every_figure_and_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("bench.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_sandboxd"))
-        .args(["bench", "--quick", "--wrk", "--json"])
+    let out = Command::new(env!("CARGO_BIN_EXE_sandboxd-bench"))
+        .args(["--quick", "--wrk", "--json"])
         .arg(&json)
         .output()
-        .expect("running sandboxd bench");
+        .expect("running sandboxd-bench");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -2,6 +2,12 @@
 //! pure function of its inputs (the static busybox, the extra files, this recipe), built as a
 //! deterministic in-memory tar with fixed timestamps — so concurrent callers load the identical
 //! image ID, nothing is ever deleted, and a matching `sandboxd.recipe` label makes a call a no-op.
+//!
+//! Why it lives in the image crate and not in the testkit: it is an image builder like the
+//! others — it shares their loader (a layer tar imported with the recipe label), host-tool
+//! checks and progress lines, which stay private here. It embeds nothing: the fixture app and
+//! other test files are passed in as host paths by `sandboxd-testkit`, so linking this crate
+//! brings no test payload into the release binary.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;

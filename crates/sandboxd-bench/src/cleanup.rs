@@ -7,10 +7,10 @@
 
 use super::raw::BENCH_LABEL;
 use super::Session;
-use crate::testkit;
 use bollard::container::ListContainersOptions;
 use bollard::network::InspectNetworkOptions;
 use sandboxd_runtime::docker::teardown;
+use sandboxd_testkit as testkit;
 use serde::Serialize;
 use std::collections::HashMap;
 

@@ -1,9 +1,9 @@
 //! Build (or confirm) the default sandbox image by hand, printing progress:
-//! `cargo run -p sandboxd --example default_image -- [--force] [--method auto|dockerfile|debootstrap]
+//! `cargo run -p sandboxd-image --example default_image -- [--force] [--method auto|dockerfile|debootstrap]
 //! [--base IMAGE] [--tag TAG] [--mirror URL] [--security-mirror URL|none]`.
 
 use anyhow::{bail, Result};
-use sandboxd::image::{ensure_default_image, DefaultImageOptions};
+use sandboxd_image::{ensure_default_image, DefaultImageOptions};
 
 #[tokio::main]
 async fn main() -> Result<()> {

@@ -15,9 +15,9 @@ use super::stats::Series;
 use super::wake::until_served;
 use super::wrk::{self, WrkRun};
 use super::Env;
-use crate::testkit::ws::WsClient;
-use crate::testkit::FIXTURE_APP;
 use anyhow::{Context, Result};
+use sandboxd_testkit::ws::WsClient;
+use sandboxd_testkit::FIXTURE_APP;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

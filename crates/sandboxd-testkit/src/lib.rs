@@ -2,14 +2,20 @@
 //! our fixture server at `/usr/local/bin/sandboxd-fixture`), and a private control plane
 //! (own instance name, data dir, loopback port) that removes every container, network and
 //! directory it made when dropped — even when the test panics.
+//!
+//! Rule of the crate: it is where test payload lives (the embedded fixture binary, see
+//! [`fixture`]), so it is only ever a dev-dependency of `sandboxd` (and a dependency of the
+//! `sandboxd-bench` binary); the release `sandboxd` binary never links it. It runs `sandboxd`'s
+//! own `serve` in-process, hence it depends on the `sandboxd` library.
 
+pub mod fixture;
 pub mod ws;
 
-use crate::image::ensure_test_image;
-use crate::serve::{self, Running, ServeConfig};
 use anyhow::{Context, Result};
 use bollard::container::ListContainersOptions;
 use bollard::Docker;
+use sandboxd::serve::{self, Running, ServeConfig};
+use sandboxd_image::ensure_test_image;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -209,9 +215,9 @@ pub async fn containers_of(instance: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Remove every container and the network of an installation (see [`crate::uninstall`]).
+/// Remove every container and the network of an installation (see [`sandboxd::uninstall`]).
 pub async fn remove_instance(instance: &str) -> Result<()> {
-    crate::uninstall::remove_from_engine(instance).await?;
+    sandboxd::uninstall::remove_from_engine(instance).await?;
     Ok(())
 }
 

@@ -1,9 +1,13 @@
-//! `sandboxd bench`: sandboxd's numbers beside the raw Docker Engine API's, measured in the same
+//! `sandboxd-bench`: sandboxd's numbers beside the raw Docker Engine API's, measured in the same
 //! run. Rule: every figure is measured interleaved — sandboxd and raw alternate, alternating
-//! which goes first, after untimed warm-up — against a sandboxd started as a child process (same
-//! binary, own instance, temp data dir, loopback ports) and raw containers made the same way
-//! sandboxd makes them; all loops are bounded in count and time, traffic goes only to loopback and
-//! to containers the bench created, and cleanup runs on success, failure and Ctrl-C alike.
+//! which goes first, after untimed warm-up — against a sandboxd started as a child process (the
+//! `serve` of the `sandboxd` library's CLI, see `child`; own instance, temp data dir, loopback
+//! ports) and raw containers made the same way sandboxd makes them; all loops are bounded in
+//! count and time, traffic goes only to loopback and to containers the bench created, and
+//! cleanup runs on success, failure and Ctrl-C alike.
+//!
+//! It is its own crate and binary because it runs the fixture app from `sandboxd-testkit`,
+//! which the release `sandboxd` binary must not carry.
 
 mod api;
 mod burst;
@@ -84,19 +88,19 @@ pub async fn run(args: BenchArgs) -> Result<i32> {
 /// Run the whole bench and return its report (also when a figure failed).
 pub async fn run_report(args: &BenchArgs) -> Result<Report> {
     let plan = Plan::from_args(args);
-    let docker = crate::testkit::docker()
+    let docker = sandboxd_testkit::docker()
         .await
         .context("connecting to the Docker engine")?;
     let image = match &args.image {
         Some(i) => i.clone(),
-        None => crate::testkit::test_image().await?.to_string(),
+        None => sandboxd_testkit::test_image().await?.to_string(),
     };
     let bin = match &args.sandboxd_bin {
         Some(b) => b.clone(),
         None => std::env::current_exe().context("locating this executable")?,
     };
     let host = output::host(&docker).await;
-    let tag = format!("{:08x}", crate::testkit::rand_u32());
+    let tag = format!("{:08x}", sandboxd_testkit::rand_u32());
     let instance = format!("bench-{tag}");
     let dir = std::env::temp_dir().join(format!("sandboxd-bench-{tag}"));
     std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;

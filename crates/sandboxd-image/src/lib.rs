@@ -1,8 +1,11 @@
-//! Sandbox images. The rule this module owns: an image we build is its tag plus a
+//! Sandbox images. The rule this crate owns: an image we build is its tag plus a
 //! `sandboxd.recipe` label holding the hash of everything that went into it; "ensuring" an image
 //! reuses a tagged image whose label matches and otherwise builds it — by a Dockerfile build
 //! when a Debian base image is at hand, else by debootstrap. A rebuilt default image replaces
 //! the old one only if no container uses it; test images are never deleted.
+//!
+//! `sandboxd serve` and `sandboxd image build` use [`ensure_default_image`]; the testkit and the
+//! bench use [`ensure_test_image`] (see `testimage` for why that builder lives here too).
 
 mod debootstrap;
 mod dockerfile;

@@ -1,7 +1,10 @@
-//! Rule: the sandboxd under test is a child process of the bench — the same binary running
-//! `serve` on two free loopback ports, a temp data dir and its own instance name, in its own
-//! process group, its log in a file — so its resident memory is its own and a Ctrl-C reaches the
-//! bench, which stops the child with SIGTERM (SIGKILL after a bounded wait), never the reverse.
+//! Rule: the sandboxd under test is a child process of the bench — by default this very
+//! executable run as `sandboxd-bench serve ...`, which `main.rs` hands to `sandboxd::cli::main`,
+//! the same code `sandboxd serve` runs (`--sandboxd-bin` starts another binary, e.g.
+//! `target/release/sandboxd`, with the same arguments) — on two free loopback ports, a temp data
+//! dir and its own instance name, in its own process group, its log in a file — so its resident
+//! memory is its own and a Ctrl-C reaches the bench, which stops the child with SIGTERM (SIGKILL
+//! after a bounded wait), never the reverse.
 
 use super::raw::Limits;
 use anyhow::{bail, Context, Result};

@@ -2,7 +2,7 @@
 //! the static, std-only build produced by `build.rs` from
 //! `crates/sandboxd-fixture` — so it runs in the bare busybox test image
 //! (no libc, read-only root, any uid). Put it in an image with
-//! [`write_fixture`] + `image::ensure_test_image`, then start it as
+//! [`write_fixture`] + `sandboxd_image::ensure_test_image`, then start it as
 //! `/usr/local/bin/sandboxd-fixture PORT [PORT...]`.
 
 use std::io;

@@ -11,18 +11,18 @@ pub(crate) const RECIPE_VERSION: &str = "1";
 
 /// Files copied next to each other into the build root (chroot or Docker build context).
 pub(crate) const RECIPE_FILES: &[(&str, &str)] = &[
-    ("provision.sh", include_str!("provision.sh")),
-    ("packages.txt", include_str!("packages.txt")),
-    ("npm-extras.txt", include_str!("npm-extras.txt")),
-    ("skel.profile", include_str!("skel.profile")),
-    ("skel.bashrc", include_str!("skel.bashrc")),
+    ("provision.sh", include_str!("recipe/provision.sh")),
+    ("packages.txt", include_str!("recipe/packages.txt")),
+    ("npm-extras.txt", include_str!("recipe/npm-extras.txt")),
+    ("skel.profile", include_str!("recipe/skel.profile")),
+    ("skel.bashrc", include_str!("recipe/skel.bashrc")),
 ];
 
 /// Name of the build host's CA bundle next to the recipe files (build-time only, not hashed).
 pub(crate) const HOST_CA_FILE: &str = "host-ca.crt";
 
 /// Dockerfile head of method "dockerfile"; the image config is appended as instructions.
-pub(crate) const DOCKERFILE: &str = include_str!("Dockerfile");
+pub(crate) const DOCKERFILE: &str = include_str!("recipe/Dockerfile");
 
 /// Image config of an image we build: what `docker import --change` or Dockerfile
 /// instructions would set.
