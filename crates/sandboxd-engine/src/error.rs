@@ -19,6 +19,9 @@ pub enum EngineError {
     Capacity(String),
     #[error("sandbox failed: {0}")]
     Failed(String),
+    /// The wake rate limit refused to start the sandbox again (its last wakes failed).
+    #[error("{0}")]
+    Throttled(String),
     #[error("container engine: {0}")]
     Runtime(#[from] RuntimeError),
     #[error("store: {0}")]
@@ -36,6 +39,7 @@ impl EngineError {
             EngineError::Conflict(_) => ErrorCode::Conflict,
             EngineError::Capacity(_) => ErrorCode::Capacity,
             EngineError::Failed(_) => ErrorCode::SandboxError,
+            EngineError::Throttled(_) => ErrorCode::AppNotReady,
             EngineError::Runtime(RuntimeError::Unavailable(_)) => ErrorCode::RuntimeUnavailable,
             EngineError::Runtime(_) => ErrorCode::Internal,
             EngineError::Store(_) | EngineError::Internal(_) => ErrorCode::Internal,

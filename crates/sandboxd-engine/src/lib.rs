@@ -59,6 +59,10 @@ struct Inner {
     /// Detached work (lifecycle actions that outlive their request, wakes, event reconciles):
     /// shutdown closes it and waits for it.
     tasks: tokio_util::task::TaskTracker,
+    /// Port waits in progress during wakes, one per (sandbox, port, container start).
+    port_waits: wake::PortWaits,
+    /// Recent failed wakes per sandbox (the wake rate limit).
+    wake_throttle: wake::WakeThrottle,
 }
 
 /// A data dir belongs to one installation: the first start records its name, and a start under
@@ -129,6 +133,8 @@ impl Engine {
                 memory,
                 metrics: Arc::new(sandboxd_metrics::Metrics::new()),
                 tasks: tokio_util::task::TaskTracker::new(),
+                port_waits: Default::default(),
+                wake_throttle: Default::default(),
             }),
         })
     }

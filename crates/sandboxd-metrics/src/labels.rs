@@ -52,6 +52,11 @@ label_value!(EngineErrorKind {
     Other => "other",
 });
 
+label_value!(RefusalReason {
+    GlobalCap => "global_cap",
+    ClientCap => "client_cap",
+});
+
 label_value!(StatusClass {
     Informational => "1xx",
     Success => "2xx",
@@ -146,6 +151,23 @@ impl EngineErrorKind {
     ];
 }
 
+/// Why the preview listener closed a connection at once.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum RefusalReason {
+    /// The listener holds its global connection cap.
+    GlobalCap,
+    /// The client's address (IPv6: its /64) holds its per-client cap.
+    ClientCap,
+}
+
+impl RefusalReason {
+    pub const ALL: [RefusalReason; 2] = [RefusalReason::GlobalCap, RefusalReason::ClientCap];
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// An HTTP status class.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum StatusClass {
@@ -204,4 +226,9 @@ pub(crate) struct ErrorLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct ClassLabels {
     pub class: StatusClass,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RefusalLabels {
+    pub reason: RefusalReason,
 }

@@ -6,9 +6,9 @@
 
 mod labels;
 
-pub use labels::{EngineErrorKind, Op, Outcome, ReconcileAction, StatusClass};
+pub use labels::{EngineErrorKind, Op, Outcome, ReconcileAction, RefusalReason, StatusClass};
 
-use labels::{ClassLabels, ErrorLabels, OpLabels, ReconcileLabels, StatusLabels};
+use labels::{ClassLabels, ErrorLabels, OpLabels, ReconcileLabels, RefusalLabels, StatusLabels};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -34,6 +34,8 @@ pub struct Metrics {
     admission_evictions: Counter,
     engine_errors: Family<ErrorLabels, Counter>,
     api_requests: Family<ClassLabels, Counter>,
+    port_waiters: Counter,
+    wake_throttled: Counter,
     /// The preview proxy's counters, resolved once.
     pub proxy: ProxyMetrics,
 }
@@ -44,6 +46,7 @@ pub struct ProxyMetrics {
     requests: [Counter; 5],
     bytes: [Counter; 5],
     open_connections: Gauge,
+    refused: [Counter; 2],
 }
 
 impl ProxyMetrics {
@@ -61,6 +64,11 @@ impl ProxyMetrics {
     pub fn connection(&self) -> ConnectionCount {
         self.open_connections.inc();
         ConnectionCount(self.open_connections.clone())
+    }
+
+    /// A connection was closed at once, unserved.
+    pub fn refused(&self, reason: RefusalReason) {
+        self.refused[reason.index()].inc();
     }
 }
 
@@ -156,6 +164,24 @@ impl Metrics {
             "Preview connections open now",
             open_connections.clone(),
         );
+        let refused = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "sandboxd_proxy_refused_connections",
+            "Preview connections closed at once because a connection cap was reached, by cap",
+            refused.clone(),
+        );
+        let port_waiters = Counter::default();
+        registry.register(
+            "sandboxd_wake_port_waiters",
+            "Port waits started during wakes (one per sandbox and port, shared by its requests)",
+            port_waiters.clone(),
+        );
+        let wake_throttled = Counter::default();
+        registry.register(
+            "sandboxd_wake_throttled",
+            "Wakes refused because the sandbox's recent wakes failed too often",
+            wake_throttled.clone(),
+        );
         let per_class = |f: &Family<ClassLabels, Counter>| {
             StatusClass::ALL.map(|class| f.get_or_create(&ClassLabels { class }).clone())
         };
@@ -164,6 +190,8 @@ impl Metrics {
                 requests: per_class(&proxy_requests),
                 bytes: per_class(&proxy_bytes),
                 open_connections,
+                refused: RefusalReason::ALL
+                    .map(|reason| refused.get_or_create(&RefusalLabels { reason }).clone()),
             },
             registry,
             lifecycle,
@@ -175,6 +203,8 @@ impl Metrics {
             admission_evictions,
             engine_errors,
             api_requests,
+            port_waiters,
+            wake_throttled,
         };
         m.declare_all();
         m
@@ -251,6 +281,16 @@ impl Metrics {
         self.api_requests
             .get_or_create(&ClassLabels { class })
             .inc();
+    }
+
+    /// A wake started waiting for a sandbox's port (shared by every request for that port).
+    pub fn port_waiter(&self) {
+        self.port_waiters.inc();
+    }
+
+    /// A wake was refused by the per-sandbox wake rate limit.
+    pub fn wake_throttled(&self) {
+        self.wake_throttled.inc();
     }
 
     /// The whole registry as OpenMetrics text ([`CONTENT_TYPE`]).

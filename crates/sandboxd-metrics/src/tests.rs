@@ -22,6 +22,10 @@ fn every_family_is_listed_before_any_event() {
         "sandboxd_proxy_requests_total{class=\"5xx\"} 0",
         "sandboxd_proxy_response_bytes_total{class=\"2xx\"} 0",
         "sandboxd_proxy_open_connections 0",
+        "sandboxd_proxy_refused_connections_total{reason=\"global_cap\"} 0",
+        "sandboxd_proxy_refused_connections_total{reason=\"client_cap\"} 0",
+        "sandboxd_wake_port_waiters_total 0",
+        "sandboxd_wake_throttled_total 0",
     ] {
         assert!(text.contains(family), "missing {family} in\n{text}");
     }

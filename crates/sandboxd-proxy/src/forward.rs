@@ -42,10 +42,13 @@ pub async fn forward(
         parts.headers.insert(HOST, h);
     }
     headers::set_forwarded(&mut parts.headers, peer.ip(), proxy.cfg.https);
+    // Kept for the log line of a failure (a reference-counted copy).
+    let request_id = parts.headers.get(sandboxd_core::request_id::HEADER).cloned();
     match proxy.client.request(Request::from_parts(parts, body)).await {
         Ok(resp) => {
             let (mut parts, body) = resp.into_parts();
             headers::strip_hop_by_hop(&mut parts.headers, false);
+            headers::host_only_cookies(&mut parts.headers);
             let bytes = proxy.metrics.bytes_counter(parts.status.as_u16());
             Response::from_parts(parts, Guarded::wrap(body, Some(guard), bytes))
         }
@@ -53,9 +56,14 @@ pub async fn forward(
             let msg = if e.is_connect() {
                 format!("nothing accepted the connection on port {port} of this sandbox")
             } else {
-                format!("the app on port {port} closed the connection: {e}")
+                format!("the app on port {port} closed the connection")
             };
-            tracing::debug!(error = ?e, "upstream failed");
+            tracing::debug!(
+                error = ?e,
+                request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
+                port,
+                "upstream failed"
+            );
             pages::error(
                 ErrorCode::Internal,
                 StatusCode::BAD_GATEWAY,

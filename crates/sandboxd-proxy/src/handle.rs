@@ -169,10 +169,22 @@ async fn send(
     }
 }
 
+/// Preview visitors are anonymous: they learn what happened, never the engine's message (which
+/// may name images, paths or the app's output). The details go to the log, in the request's
+/// span (which carries its request id); the API shows the sandbox's `last_error`.
 fn engine_error(e: EngineError, html: bool) -> Response<ProxyBody> {
     let code = e.code();
     let status =
         StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let retry = matches!(code, ErrorCode::Capacity | ErrorCode::RuntimeUnavailable).then_some(30);
-    pages::error(code, status, &e.to_string(), html, retry)
+    tracing::warn!(error = %e, code = code.as_str(), "preview wake failed");
+    let (message, retry) = match code {
+        ErrorCode::NotFound => ("no such sandbox", None),
+        ErrorCode::Gone => ("this sandbox was deleted", None),
+        ErrorCode::Capacity => ("the host is busy; retry later", Some(30)),
+        ErrorCode::RuntimeUnavailable => ("the sandbox cannot start right now; retry later", Some(30)),
+        ErrorCode::AppNotReady => ("the app is not ready; retry later", Some(30)),
+        ErrorCode::SandboxError => ("the sandbox is in error", None),
+        _ => ("the sandbox could not be woken", None),
+    };
+    pages::error(code, status, message, html, retry)
 }

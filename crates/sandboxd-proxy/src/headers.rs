@@ -1,8 +1,10 @@
 //! Header rules for proxied requests and responses (RFC 9110 §7.6.1): hop-by-hop headers,
 //! including those named in `Connection`, are removed; the client's Host is kept as sent; the
 //! `X-Forwarded-*` trio is set. Upgrade requests keep `Connection: upgrade` and `Upgrade`.
+//! Cookies a sandbox sets are host-only: `Set-Cookie`'s `Domain=` attribute is removed, so one
+//! preview cannot plant cookies on its siblings under the preview domain.
 
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, HOST, UPGRADE};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, HOST, SET_COOKIE, UPGRADE};
 use sandboxd_core::request_id;
 use std::net::IpAddr;
 
@@ -81,6 +83,46 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
+/// Remove the `Domain` attribute from every `Set-Cookie` (the cookie stays on the preview's own
+/// host). Free when the response sets no cookie.
+pub fn host_only_cookies(headers: &mut HeaderMap) {
+    if !headers.contains_key(SET_COOKIE) {
+        return;
+    }
+    let cookies: Vec<HeaderValue> = headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| {
+            let stripped = strip_domain(v.as_bytes())?;
+            HeaderValue::from_bytes(&stripped).ok()
+        })
+        .collect();
+    headers.remove(SET_COOKIE);
+    for c in cookies {
+        headers.append(SET_COOKIE, c);
+    }
+}
+
+/// One `Set-Cookie` value without its `Domain` attributes (`None` drops a cookie that is not
+/// even `name=value`).
+fn strip_domain(value: &[u8]) -> Option<Vec<u8>> {
+    let mut parts = value.split(|&b| b == b';');
+    let first = parts.next()?;
+    if !first.contains(&b'=') {
+        return None;
+    }
+    let mut out = first.to_vec();
+    for attr in parts {
+        let name = attr.split(|&b| b == b'=').next().unwrap_or_default();
+        if name.trim_ascii().eq_ignore_ascii_case(b"domain") {
+            continue;
+        }
+        out.push(b';');
+        out.extend_from_slice(attr);
+    }
+    Some(out)
+}
+
 /// Set `X-Forwarded-For` (appending the client), `-Proto` and `-Host`.
 pub fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, https: bool) {
     let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
@@ -139,6 +181,25 @@ mod tests {
         assert_eq!(h["upgrade"], "websocket");
         assert_eq!(h["connection"], "upgrade");
         assert!(!is_upgrade(&map(&[("upgrade", "websocket")])));
+    }
+
+    #[test]
+    fn set_cookie_loses_its_domain() {
+        let mut h = map(&[
+            ("set-cookie", "a=1; Domain=preview.localhost; Path=/"),
+            ("set-cookie", "b=2;domain=.preview.localhost;HttpOnly"),
+            ("set-cookie", "c=3; Path=/; Secure"),
+            ("set-cookie", "junk"),
+            ("content-type", "text/plain"),
+        ]);
+        host_only_cookies(&mut h);
+        let cookies: Vec<_> = h
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(cookies, vec!["a=1; Path=/", "b=2;HttpOnly", "c=3; Path=/; Secure"]);
+        assert_eq!(h["content-type"], "text/plain");
     }
 
     #[test]

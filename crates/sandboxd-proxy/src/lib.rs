@@ -7,6 +7,7 @@ mod body;
 mod forward;
 mod handle;
 mod headers;
+pub mod limits;
 mod pages;
 mod server;
 pub mod tls;
@@ -29,6 +30,33 @@ pub struct ProxyConfig {
     pub https: bool,
     /// How long a browser navigation waits before it gets the waking page.
     pub browser_wait: Duration,
+    /// How the listener treats slow and numerous clients.
+    pub listener: ListenerLimits,
+}
+
+/// Timeouts and caps of the preview listener.
+#[derive(Debug, Clone, Copy)]
+pub struct ListenerLimits {
+    /// A client must send a request's whole header within this time, counted from when the
+    /// connection starts waiting for it (so it also closes idle keep-alive connections).
+    pub header_timeout: Duration,
+    /// A TLS client must finish its handshake within this time.
+    pub tls_handshake_timeout: Duration,
+    /// Connections open at once, all clients together.
+    pub max_connections: usize,
+    /// Connections open at once from one client address (IPv6: one /64).
+    pub max_connections_per_client: u32,
+}
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            tls_handshake_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_connections_per_client: 256,
+        }
+    }
 }
 
 /// Shared by every connection.
@@ -40,6 +68,8 @@ pub struct Proxy {
     pub(crate) closing: tokio_util::sync::CancellationToken,
     /// Pre-resolved counters (one atomic add per request).
     pub(crate) metrics: sandboxd_metrics::ProxyMetrics,
+    /// The connection caps (touched per connection, never per request).
+    pub(crate) limits: std::sync::Arc<limits::ConnLimits>,
 }
 
 impl Proxy {
@@ -51,8 +81,13 @@ impl Proxy {
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(256)
             .build(connector);
+        let limits = limits::ConnLimits::new(
+            cfg.listener.max_connections,
+            cfg.listener.max_connections_per_client,
+        );
         Self {
             metrics: engine.metrics().proxy.clone(),
+            limits,
             engine,
             cfg,
             client,

@@ -2,11 +2,16 @@
 //! upgrades on each. Each connection runs in its own task; a broken client only ends its own.
 //! When serving stops (shutdown, or the serving task is dropped) the listener closes and every
 //! open connection ends, upgraded tunnels (WebSockets) included.
+//!
+//! Hostile clients cost little: a connection over a cap ([`crate::limits`]) is closed before any
+//! byte is read; a TLS handshake has a deadline; a request header must arrive whole within the
+//! header timeout, which runs whenever the connection waits for a request (so an idle
+//! keep-alive connection is closed after it too).
 
 use crate::{handle, Proxy};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -24,6 +29,11 @@ pub async fn serve(
     let _close_tunnels = proxy.closing.clone().drop_guard();
     // Dropping the set (on return) aborts every connection task still running.
     let mut conns = tokio::task::JoinSet::new();
+    let limits = proxy.cfg.listener;
+    let mut http = http1::Builder::new();
+    http.keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
     loop {
         let (stream, peer) = tokio::select! {
             _ = &mut shutdown => return,
@@ -37,23 +47,37 @@ pub async fn serve(
                 }
             },
         };
+        let admitted = match proxy.limits.admit(peer.ip()) {
+            Ok(a) => a,
+            Err(reason) => {
+                // Dropping the stream closes it; nothing was read.
+                proxy.metrics.refused(reason);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let proxy = proxy.clone();
         let tls = tls.clone();
+        let http = http.clone();
         conns.spawn(async move {
+            let _admitted = admitted;
             let _open = proxy.metrics.connection();
             match tls {
-                None => serve_conn(proxy, stream, peer).await,
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(tls_stream) => serve_conn(proxy, tls_stream, peer).await,
-                    Err(e) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
-                },
+                None => serve_conn(proxy, http, stream, peer).await,
+                Some(acceptor) => {
+                    let handshake = acceptor.accept(stream);
+                    match tokio::time::timeout(limits.tls_handshake_timeout, handshake).await {
+                        Ok(Ok(tls_stream)) => serve_conn(proxy, http, tls_stream, peer).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
         });
     }
 }
 
-async fn serve_conn<S>(proxy: Arc<Proxy>, stream: S, peer: SocketAddr)
+async fn serve_conn<S>(proxy: Arc<Proxy>, http: http1::Builder, stream: S, peer: SocketAddr)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -61,8 +85,7 @@ where
         let proxy = proxy.clone();
         async move { Ok::<_, std::convert::Infallible>(handle::handle(proxy, req, peer).await) }
     });
-    let conn = http1::Builder::new()
-        .keep_alive(true)
+    let conn = http
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     if let Err(e) = conn.await {

@@ -51,16 +51,18 @@ pub async fn tunnel(
     let stream = match tokio::net::TcpStream::connect((ip, port)).await {
         Ok(s) => s,
         Err(e) => {
-            return bad_gateway(format!(
-                "nothing accepted the connection on port {port}: {e}"
-            ))
+            tracing::debug!(error = %e, port, "upgrade: upstream connect failed");
+            return bad_gateway(format!("nothing accepted the connection on port {port}"));
         }
     };
     let _ = stream.set_nodelay(true);
     let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
     {
         Ok(pair) => pair,
-        Err(e) => return bad_gateway(format!("upstream handshake failed: {e}")),
+        Err(e) => {
+            tracing::debug!(error = %e, port, "upgrade: upstream handshake failed");
+            return bad_gateway(format!("the app on port {port} closed the connection"));
+        }
     };
     tokio::spawn(async move {
         if let Err(e) = conn.with_upgrades().await {
@@ -69,11 +71,15 @@ pub async fn tunnel(
     });
     let mut resp = match sender.send_request(Request::from_parts(parts, body)).await {
         Ok(r) => r,
-        Err(e) => return bad_gateway(format!("the app on port {port} closed the connection: {e}")),
+        Err(e) => {
+            tracing::debug!(error = %e, port, "upgrade: upstream request failed");
+            return bad_gateway(format!("the app on port {port} closed the connection"));
+        }
     };
     if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
         let (mut parts, body) = resp.into_parts();
         headers::strip_hop_by_hop(&mut parts.headers, false);
+        headers::host_only_cookies(&mut parts.headers);
         let bytes = proxy.metrics.bytes_counter(parts.status.as_u16());
         return Response::from_parts(parts, Guarded::wrap(body, Some(guard), bytes));
     }
@@ -103,6 +109,7 @@ pub async fn tunnel(
     // Keep the upgrade headers the app sent (Upgrade, Connection, Sec-WebSocket-Accept...).
     let keep_upgrade = parts.headers.get(hyper::header::UPGRADE).cloned();
     headers::strip_hop_by_hop(&mut parts.headers, false);
+    headers::host_only_cookies(&mut parts.headers);
     if let Some(u) = keep_upgrade {
         parts.headers.insert(hyper::header::UPGRADE, u);
         parts.headers.insert(
