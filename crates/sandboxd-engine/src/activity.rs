@@ -141,6 +141,14 @@ impl Activity {
         })
     }
 
+    /// Whether `port` answered since the container that started at `started_ms` did.
+    pub fn port_ready(&self, id: &SandboxId, port: u16, started_ms: i64) -> bool {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id).is_some_and(|s| {
+            s.route.is_some() && s.started_ms == started_ms && s.ready_ports.contains(&port)
+        })
+    }
+
     /// The proxy's entry point: count a connection (until the guard drops) and read the route.
     /// Unknown sandboxes get no entry (random host names must not grow the map).
     pub fn open(

@@ -15,9 +15,9 @@ pub(crate) type PortWaits = shared::SharedWaits<(SandboxId, u16, i64)>;
 
 use crate::activity::{ActivitySource, ConnectionGuard, Route};
 use crate::{Engine, EngineError};
-use std::sync::Arc;
 use sandboxd_core::{SandboxId, Status};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where a woken sandbox answers.
@@ -90,6 +90,10 @@ impl Engine {
     /// container's start, or until that container is gone. Returns whether it did. Concurrent
     /// callers for the same port and start share one poller.
     pub async fn wait_port(&self, id: &SandboxId, target: WakeTarget, port: u16) -> bool {
+        // Requests that queued behind the wake's lock usually find the port answered already.
+        if self.inner.activity.port_ready(id, port, target.started_ms) {
+            return true;
+        }
         let key = (id.clone(), port, target.started_ms);
         let engine = self.clone();
         self.inner

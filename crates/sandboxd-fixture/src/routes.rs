@@ -11,6 +11,9 @@
 //! - `/slow?ms=M` (1000) → waits M ms, then 200 `slow done`
 //! - `/ws` → WebSocket echo (see `ws`)
 //! - `/status?code=N` (required, 200–599) → status N, body `status N\n`
+//! - `/cookie` → 200 `cookies set\n` with two `Set-Cookie` headers that name a
+//!   `Domain` (`planted=1; Domain=preview.localhost; Path=/` and
+//!   `own=2; Path=/; domain=.preview.localhost; HttpOnly`)
 //! - `/close` → 200 `closing\n` with `Connection: close`, then the server
 //!   closes the connection unasked (as apps with short keep-alive timeouts do)
 //! - anything else → 404
@@ -108,6 +111,22 @@ pub fn handle<R: BufRead, W: Write>(
             ),
             _ => bad_request(out, "code must be a number in 200..=599", framing),
         },
+        "/cookie" => {
+            let extra = [
+                ("Content-Type", TEXT),
+                ("Set-Cookie", "planted=1; Domain=preview.localhost; Path=/"),
+                (
+                    "Set-Cookie",
+                    "own=2; Path=/; domain=.preview.localhost; HttpOnly",
+                ),
+            ];
+            let body = b"cookies set\n";
+            let mut bytes = response::head(200, &extra, Length::Fixed(body.len() as u64), framing);
+            if !framing.head_only {
+                bytes.extend_from_slice(body);
+            }
+            out.write_all(&bytes).and_then(|()| out.flush())
+        }
         "/close" => {
             let closing = Framing {
                 keep_alive: false,

@@ -43,7 +43,10 @@ pub async fn forward(
     }
     headers::set_forwarded(&mut parts.headers, peer.ip(), proxy.cfg.https);
     // Kept for the log line of a failure (a reference-counted copy).
-    let request_id = parts.headers.get(sandboxd_core::request_id::HEADER).cloned();
+    let request_id = parts
+        .headers
+        .get(sandboxd_core::request_id::HEADER)
+        .cloned();
     match proxy.client.request(Request::from_parts(parts, body)).await {
         Ok(resp) => {
             let (mut parts, body) = resp.into_parts();

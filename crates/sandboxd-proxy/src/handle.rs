@@ -181,7 +181,9 @@ fn engine_error(e: EngineError, html: bool) -> Response<ProxyBody> {
         ErrorCode::NotFound => ("no such sandbox", None),
         ErrorCode::Gone => ("this sandbox was deleted", None),
         ErrorCode::Capacity => ("the host is busy; retry later", Some(30)),
-        ErrorCode::RuntimeUnavailable => ("the sandbox cannot start right now; retry later", Some(30)),
+        ErrorCode::RuntimeUnavailable => {
+            ("the sandbox cannot start right now; retry later", Some(30))
+        }
         ErrorCode::AppNotReady => ("the app is not ready; retry later", Some(30)),
         ErrorCode::SandboxError => ("the sandbox is in error", None),
         _ => ("the sandbox could not be woken", None),

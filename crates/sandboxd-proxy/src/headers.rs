@@ -198,7 +198,10 @@ mod tests {
             .iter()
             .map(|v| v.to_str().unwrap())
             .collect();
-        assert_eq!(cookies, vec!["a=1; Path=/", "b=2;HttpOnly", "c=3; Path=/; Secure"]);
+        assert_eq!(
+            cookies,
+            vec!["a=1; Path=/", "b=2;HttpOnly", "c=3; Path=/; Secure"]
+        );
         assert_eq!(h["content-type"], "text/plain");
     }
 

@@ -3,6 +3,8 @@
 //! lives in `sandboxd-image`, test helpers and the fixture in `sandboxd-testkit` (a
 //! dev-dependency only), the bench in `sandboxd-bench`.
 
+mod api_listener;
 pub mod cli;
+pub mod fdlimit;
 pub mod serve;
 pub mod uninstall;

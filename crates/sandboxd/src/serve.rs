@@ -10,7 +10,7 @@ use sandboxd_engine::memory::{HostMemory, ProcMeminfo};
 use sandboxd_engine::reconcile::Pass;
 use sandboxd_engine::{Engine, EngineConfig};
 use sandboxd_image::{ensure_default_image, DefaultImageOptions, DEFAULT_IMAGE_TAG};
-use sandboxd_proxy::{Proxy, ProxyConfig};
+use sandboxd_proxy::{ListenerLimits, Proxy, ProxyConfig};
 use sandboxd_runtime::docker::DockerOptions;
 use sandboxd_runtime::{DockerRuntime, Runtime};
 use std::net::SocketAddr;
@@ -35,6 +35,11 @@ pub struct ServeConfig {
     pub preview_tls: Option<(PathBuf, PathBuf)>,
     /// Port shown in preview URLs; default: the preview listener's own port.
     pub preview_url_port: Option<u16>,
+    /// Timeouts and connection caps of the preview listener (the global cap is lowered at
+    /// start to fit the open-file limit, see [`crate::fdlimit`]).
+    pub preview_limits: ListenerLimits,
+    /// A client of the API must send each request's header within this time.
+    pub api_header_timeout: Duration,
     pub wake_timeout: Duration,
     pub reap_interval: Duration,
     pub min_free_ratio: f64,
@@ -67,6 +72,8 @@ impl ServeConfig {
             preview_scheme: "http".into(),
             preview_url_port: None,
             preview_tls: None,
+            preview_limits: ListenerLimits::default(),
+            api_header_timeout: Duration::from_secs(10),
             wake_timeout: Duration::from_secs(30),
             reap_interval: Duration::from_secs(15),
             min_free_ratio: 0.10,
@@ -184,6 +191,22 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         );
     }
     cfg.limits.default_image = cfg.image.clone();
+    match crate::fdlimit::raise_nofile() {
+        Ok(nofile) => {
+            let cap = crate::fdlimit::preview_cap(cfg.preview_limits.max_connections, nofile);
+            if cap < cfg.preview_limits.max_connections {
+                tracing::warn!(
+                    nofile,
+                    configured = cfg.preview_limits.max_connections,
+                    cap,
+                    "preview connection cap lowered to fit the open-file limit"
+                );
+            }
+            cfg.preview_limits.max_connections = cap;
+            tracing::info!(nofile, preview_max_connections = cap, "open-file limit");
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read the open-file limit"),
+    }
     let tls = match &cfg.preview_tls {
         Some((cert, key)) => {
             cfg.preview_scheme = "https".into();
@@ -269,22 +292,21 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
             domain: cfg.preview_domain.clone(),
             https: cfg.preview_scheme == "https",
             browser_wait: Duration::from_secs(2),
+            listener: cfg.preview_limits,
         },
     ));
     let preview = tokio::spawn(sandboxd_proxy::serve(preview_listener, proxy, tls, async {
         let _ = preview_rx.await;
     }));
     let app = router(state);
-    let server = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "API listener failed");
-        }
-    });
+    let server = tokio::spawn(crate::api_listener::serve(
+        listener,
+        app,
+        cfg.api_header_timeout,
+        async {
+            let _ = rx.await;
+        },
+    ));
     tracing::info!(%api_addr, %preview_addr, instance = %cfg.instance, "sandboxd listening");
     Ok(Running {
         api_addr,

@@ -88,17 +88,23 @@ mod tests {
         for j in joined {
             assert!(j.await.unwrap());
         }
-        assert_eq!(started.load(Ordering::SeqCst), 1, "one wait for twenty callers");
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            1,
+            "one wait for twenty callers"
+        );
         assert!(call(waits.clone(), started.clone()).await);
-        assert_eq!(started.load(Ordering::SeqCst), 2, "a finished wait is not reused");
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            2,
+            "a finished wait is not reused"
+        );
     }
 
     #[tokio::test]
     async fn a_wait_whose_work_vanished_reports_false() {
         let waits = SharedWaits::<u8>::default();
-        let out = waits
-            .join(&7, |tx| drop(tx))
-            .await;
+        let out = waits.join(&7, |tx| drop(tx)).await;
         assert!(!out);
         let out = waits
             .join(&7, |tx| {

@@ -68,9 +68,17 @@ mod tests {
         assert_eq!(t.refused(&id, 2_000), None, "two failures still wake");
         t.failed(&id, 2_000);
         assert_eq!(t.refused(&id, 3_000), Some(57));
-        assert_eq!(t.refused(&id, 60_500), None, "the oldest failure left the window");
+        assert_eq!(
+            t.refused(&id, 60_500),
+            None,
+            "the oldest failure left the window"
+        );
         t.failed(&id, 61_000);
-        assert_eq!(t.refused(&id, 61_000), None, "two failures inside the window");
+        assert_eq!(
+            t.refused(&id, 61_000),
+            None,
+            "two failures inside the window"
+        );
         t.failed(&id, 61_100);
         assert!(t.refused(&id, 61_100).is_some());
         t.succeeded(&id);

@@ -50,6 +50,22 @@ pub(super) struct ServeArgs {
     /// PEM private key for TLS on the preview listener.
     #[arg(long, requires = "preview_tls_cert")]
     preview_tls_key: Option<PathBuf>,
+    /// Seconds a preview client has to send a request's header (also closes idle keep-alive
+    /// connections after this long).
+    #[arg(long, default_value_t = 10)]
+    preview_header_timeout: u64,
+    /// Seconds a preview client has to finish its TLS handshake.
+    #[arg(long, default_value_t = 10)]
+    preview_tls_handshake_timeout: u64,
+    /// Preview connections open at once (lowered to fit the open-file limit); more are closed.
+    #[arg(long, default_value_t = 10_000)]
+    preview_max_connections: usize,
+    /// Preview connections open at once from one client address (IPv6: one /64).
+    #[arg(long, default_value_t = 256)]
+    preview_max_connections_per_client: u32,
+    /// Seconds an API client has to send a request's header.
+    #[arg(long, default_value_t = 10)]
+    api_header_timeout: u64,
     /// How long a wake waits for the app's port to accept connections (seconds).
     #[arg(long, default_value_t = 30)]
     wake_timeout: u64,
@@ -104,6 +120,13 @@ pub(super) async fn run_serve(a: ServeArgs) -> Result<i32> {
     cfg.preview_addr = a.preview_addr;
     cfg.preview_url_port = a.preview_port;
     cfg.preview_tls = a.preview_tls_cert.zip(a.preview_tls_key);
+    cfg.preview_limits = sandboxd_proxy::ListenerLimits {
+        header_timeout: Duration::from_secs(a.preview_header_timeout.max(1)),
+        tls_handshake_timeout: Duration::from_secs(a.preview_tls_handshake_timeout.max(1)),
+        max_connections: a.preview_max_connections,
+        max_connections_per_client: a.preview_max_connections_per_client,
+    };
+    cfg.api_header_timeout = Duration::from_secs(a.api_header_timeout.max(1));
     cfg.wake_timeout = Duration::from_secs(a.wake_timeout);
     cfg.min_free_ratio = (a.min_free_memory / 100.0).clamp(0.0, 0.9);
     cfg.image = a.image;
