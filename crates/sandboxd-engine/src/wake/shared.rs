@@ -104,7 +104,7 @@ mod tests {
     #[tokio::test]
     async fn a_wait_whose_work_vanished_reports_false() {
         let waits = SharedWaits::<u8>::default();
-        let out = waits.join(&7, |tx| drop(tx)).await;
+        let out = waits.join(&7, drop).await;
         assert!(!out);
         let out = waits
             .join(&7, |tx| {
