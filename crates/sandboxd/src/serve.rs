@@ -191,10 +191,12 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         }
         None => None,
     };
+    let installation = sandboxd_engine::installation::claim(&cfg.data_dir, &cfg.instance)?;
     let docker = DockerRuntime::connect(DockerOptions {
         instance: cfg.instance.clone(),
         host_guard: cfg.host_guard,
         data_dir: Some(cfg.data_dir.clone()),
+        installation: Some(installation),
     })
     .await
     .context("connecting to the Docker engine (is it running? is DOCKER_HOST right?)")?;
