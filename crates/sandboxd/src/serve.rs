@@ -176,6 +176,9 @@ pub(crate) fn check_instance(name: &str) -> Result<()> {
 
 pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
     check_instance(&cfg.instance)?;
+    // Everything sandboxd creates (state, workspaces' parents, logs) is owner-only.
+    // SAFETY: umask only swaps the process's file-creation mask; it cannot fail.
+    unsafe { libc::umask(0o077) };
     if !cfg.api_addr.ip().is_loopback() && cfg.api_token.as_deref().unwrap_or("").is_empty() {
         bail!(
             "the API would listen on {} (beyond loopback) without authentication: \
