@@ -30,7 +30,7 @@ pub use activity::{ActivityReport, ActivitySource, ActivityView, ConnectionGuard
 pub use config::EngineConfig;
 pub use describe::{ContainerState, Description, LiveState, SandboxQuery};
 pub use error::EngineError;
-pub use exec::{ExecCommand, ExecResult};
+pub use exec::{ExecCommand, ExecResult, MAX_CONCURRENT_EXECS};
 pub use lifecycle::LeaseRequest;
 pub use wake::WakeTarget;
 
@@ -56,6 +56,7 @@ struct Inner {
     locks: SandboxLocks,
     activity: Arc<Activity>,
     memory: Arc<dyn memory::HostMemory>,
+    exec_slots: Arc<exec::ExecSlots>,
     metrics: Arc<sandboxd_metrics::Metrics>,
     /// Detached work (lifecycle actions that outlive their request, wakes, event reconciles):
     /// shutdown closes it and waits for it.
@@ -108,6 +109,7 @@ impl Engine {
                 clock,
                 locks: SandboxLocks::default(),
                 memory,
+                exec_slots: Default::default(),
                 metrics: Arc::new(sandboxd_metrics::Metrics::new()),
                 tasks: tokio_util::task::TaskTracker::new(),
             }),
