@@ -93,10 +93,15 @@ pub fn live(state: LiveState) -> LiveView {
     }
 }
 
-pub fn exec(out: &ExecResult) -> ExecOutput {
+/// Takes the result by value: its output moves into the response without a copy.
+pub fn exec(out: ExecResult) -> ExecOutput {
+    let stdout = crate::wire::OutputBytes::new(out.stdout);
+    let stderr = crate::wire::OutputBytes::new(out.stderr);
     ExecOutput {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout_encoding: stdout.encoding(),
+        stderr_encoding: stderr.encoding(),
+        stdout,
+        stderr,
         exit_code: out.exit_code,
         truncated: out.truncated,
         timed_out: out.timed_out,

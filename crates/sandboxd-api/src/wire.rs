@@ -4,9 +4,11 @@
 //! shapes are the public contract and must not change (the legacy routes keep their legacy
 //! shapes).
 
+mod output;
 mod request;
 mod response;
 
+pub use output::{OutputBytes, OutputEncoding};
 pub use request::{DeleteParams, ExecBody, KeepaliveBody, ListParams, LogsParams};
 pub use response::{
     ActivityBody, ActivitySourceName, ErrorBody, ErrorDetail, ExecOutput, Health, Lease,

@@ -1,6 +1,12 @@
 //! Exec: run one command in a sandbox and return its output. A stopped sandbox is started first.
 //! The lock is held only to bring the sandbox up and register the exec; the command itself runs
-//! unlocked so several execs proceed together. Its whole duration counts as activity.
+//! unlocked so several execs proceed together, at most [`MAX_CONCURRENT_EXECS`] per sandbox.
+//! Its whole duration counts as activity.
+
+mod slots;
+
+pub(crate) use slots::ExecSlots;
+pub use slots::MAX_CONCURRENT_EXECS;
 
 use crate::activity::ActivitySource;
 use crate::container::HOME;
@@ -55,6 +61,11 @@ impl ExecCommand {
 impl Engine {
     pub async fn exec(&self, id: &SandboxId, cmd: ExecCommand) -> Result<ExecResult, EngineError> {
         cmd.validate()?;
+        let _slot = self.inner.exec_slots.take(id).ok_or_else(|| {
+            EngineError::Capacity(format!(
+                "sandbox {id} already runs {MAX_CONCURRENT_EXECS} execs; retry when one ends"
+            ))
+        })?;
         if self.get_live(id).await?.status != sandboxd_core::Status::Running {
             self.admit(Some(id)).await?;
         }

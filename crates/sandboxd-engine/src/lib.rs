@@ -13,6 +13,7 @@ pub mod container;
 mod describe;
 mod error;
 mod exec;
+pub mod installation;
 mod lifecycle;
 mod locks;
 pub mod memory;
@@ -29,7 +30,7 @@ pub use activity::{ActivityReport, ActivitySource, ActivityView, ConnectionGuard
 pub use config::EngineConfig;
 pub use describe::{ContainerState, Description, LiveState, SandboxQuery};
 pub use error::EngineError;
-pub use exec::{ExecCommand, ExecResult};
+pub use exec::{ExecCommand, ExecResult, MAX_CONCURRENT_EXECS};
 pub use lifecycle::LeaseRequest;
 pub use wake::WakeTarget;
 
@@ -55,6 +56,7 @@ struct Inner {
     locks: SandboxLocks,
     activity: Arc<Activity>,
     memory: Arc<dyn memory::HostMemory>,
+    exec_slots: Arc<exec::ExecSlots>,
     metrics: Arc<sandboxd_metrics::Metrics>,
     /// Detached work (lifecycle actions that outlive their request, wakes, event reconciles):
     /// shutdown closes it and waits for it.
@@ -63,27 +65,6 @@ struct Inner {
     port_waits: wake::PortWaits,
     /// Recent failed wakes per sandbox (the wake rate limit).
     wake_throttle: wake::WakeThrottle,
-}
-
-/// A data dir belongs to one installation: the first start records its name, and a start under
-/// another name is refused (its containers would carry another label and be orphaned).
-fn claim_data_dir(cfg: &EngineConfig) -> Result<(), EngineError> {
-    let marker = EngineConfig::instance_marker_in(&cfg.data_dir);
-    let io = |e: std::io::Error| EngineError::Internal(format!("{}: {e}", marker.display()));
-    match std::fs::read_to_string(&marker) {
-        Ok(name) if name.trim() == cfg.instance => Ok(()),
-        Ok(name) => Err(EngineError::Conflict(format!(
-            "data dir {} belongs to installation {:?}, not {:?}; use --instance {} or another --data-dir",
-            cfg.data_dir.display(),
-            name.trim(),
-            cfg.instance,
-            name.trim()
-        ))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::write(&marker, format!("{}\n", cfg.instance)).map_err(io)
-        }
-        Err(e) => Err(io(e)),
-    }
 }
 
 impl Engine {
@@ -108,20 +89,21 @@ impl Engine {
             .is_ok()
     }
 
-    /// Open the store, have the runtime install our binaries, make sure the network exists.
+    /// Claim the data dir, open the store, have the runtime install our binaries, make sure the
+    /// network exists (the runtime refuses an instance another installation owns).
     pub async fn start(
         cfg: EngineConfig,
         runtime: Arc<dyn Runtime>,
         clock: Arc<dyn Clock>,
         memory: Arc<dyn memory::HostMemory>,
     ) -> Result<Self, EngineError> {
-        let state_dir = cfg.db_path().with_file_name("");
-        std::fs::create_dir_all(&state_dir)
-            .map_err(|e| EngineError::Internal(format!("creating {}: {e}", state_dir.display())))?;
+        // Creates the data dir private; the binary claims it (and hands the runtime the
+        // installation id) before connecting, this repeats the cheap part for other callers.
+        installation::claim(&cfg.data_dir, &cfg.instance)?;
         let store = Store::open(&cfg.db_path())?;
-        claim_data_dir(&cfg)?;
         runtime.prepare().await?;
         runtime.ensure_network().await?;
+        installation::record_instance(&cfg.data_dir, &cfg.instance)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 cfg,
@@ -131,6 +113,7 @@ impl Engine {
                 clock,
                 locks: SandboxLocks::default(),
                 memory,
+                exec_slots: Default::default(),
                 metrics: Arc::new(sandboxd_metrics::Metrics::new()),
                 tasks: tokio_util::task::TaskTracker::new(),
                 port_waits: Default::default(),

@@ -9,6 +9,10 @@
 //! `cwd` missing means the init's own working directory; unknown keys are
 //! ignored. A missing file is normal, a malformed one is logged and ignored
 //! as a whole, and an entry that fails to launch is logged and skipped. The
+//! file is written by the sandbox's user, so it is distrusted: opened without
+//! following a symlink and without blocking (a FIFO planted there must not
+//! hang the boot), used only when it is a regular file, read up to
+//! [`MAX_FILE_BYTES`]. The
 //! init never modifies the file at boot: it lives in the user's home, and
 //! `record-listeners` (see the `record` module, run by the control plane
 //! before a stop) rewrites it with [`render`].
@@ -56,7 +60,12 @@ pub fn boot(path: &Path) -> HashMap<i32, String> {
 
 /// Reads and parses the file; `None` (logged unless absent) on any problem.
 fn load(path: &Path) -> Option<Vec<Entry>> {
-    let file = match std::fs::File::open(path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(crate::sys::O_NONBLOCK | crate::sys::O_NOFOLLOW)
+        .open(path)
+    {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
         Err(err) => {
@@ -64,6 +73,20 @@ fn load(path: &Path) -> Option<Vec<Entry>> {
             return None;
         }
     };
+    match file.metadata() {
+        Ok(meta) if meta.file_type().is_file() => {}
+        Ok(_) => {
+            log!(
+                "ignoring relaunch file {}: not a regular file",
+                path.display()
+            );
+            return None;
+        }
+        Err(err) => {
+            log!("cannot stat relaunch file {}: {err}", path.display());
+            return None;
+        }
+    }
     let mut text = String::new();
     let read = file.take(MAX_FILE_BYTES + 1).read_to_string(&mut text);
     let parsed = match read {
@@ -142,6 +165,28 @@ fn env_pair(pair: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_regular_file_is_read_and_a_fifo_does_not_block() {
+        let dir = std::env::temp_dir().join(format!("relaunch-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let real = dir.join("real.json");
+        std::fs::write(&real, r#"[{"argv":["true"]}]"#).unwrap();
+        assert_eq!(load(&real).map(|e| e.len()), Some(1));
+        let fifo = dir.join("fifo.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        // A plain open would block here until a writer appears.
+        assert_eq!(load(&fifo), None);
+        let link = dir.join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(load(&link), None);
+        let big = dir.join("big.json");
+        std::fs::write(&big, " ".repeat(MAX_FILE_BYTES as usize + 1)).unwrap();
+        assert_eq!(load(&big), None);
+        assert_eq!(load(&dir.join("missing.json")), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn parses_the_documented_shape() {

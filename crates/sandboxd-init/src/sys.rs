@@ -29,6 +29,13 @@ pub const SIGKILL: i32 = 9;
 pub const SIGTERM: i32 = 15;
 pub const SIGCHLD: i32 = 17;
 
+/// `open(2)` flags std has no names for.
+pub const O_NONBLOCK: i32 = 0o4000;
+#[cfg(target_arch = "x86_64")]
+pub const O_NOFOLLOW: i32 = 0o400000;
+#[cfg(target_arch = "aarch64")]
+pub const O_NOFOLLOW: i32 = 0o100000;
+
 const SIG_BLOCK: c_int = 0;
 const SIG_SETMASK: c_int = 2;
 const SIGSTOP: i32 = 19;

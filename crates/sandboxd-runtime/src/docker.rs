@@ -1,6 +1,7 @@
 //! The Docker Engine API runtime (bollard, version negotiated). Only containers and networks that
-//! carry this installation's label are ever listed, changed or removed: two installations can share
-//! one engine without touching each other's sandboxes. Workspaces are host directories under the
+//! carry this installation's instance label are ever listed, changed or removed, and never one
+//! labelled with another installation's id (see [`crate::Installation`]): two installations can
+//! share one engine without touching each other's sandboxes. Workspaces are host directories under the
 //! data dir (`workspaces/<id>`) and our binaries host files under `bin/`, both bind-mounted; a
 //! stop keeps the container.
 
@@ -10,6 +11,7 @@ mod events;
 mod exec;
 mod firewall;
 mod network;
+mod owner;
 pub mod teardown;
 mod workspace;
 
@@ -38,6 +40,7 @@ pub struct DockerRuntime {
     network: String,
     bridge: String,
     host_guard: bool,
+    installation: Option<crate::Installation>,
     /// Held for each container removal: removals on our network happen one at a time.
     removals: std::sync::Arc<tokio::sync::Mutex<()>>,
     storage: Option<HostStorage>,
@@ -60,6 +63,9 @@ pub struct DockerOptions {
     /// The data dir holding `workspaces/` and `bin/`. `None` for tools that only touch the
     /// engine (uninstall): workspace operations and creates then fail.
     pub data_dir: Option<PathBuf>,
+    /// The installation serving the instance; `None` for tools that act on every container of
+    /// the instance (uninstall), which then skip the ownership check.
+    pub installation: Option<crate::Installation>,
 }
 
 impl DockerRuntime {
@@ -73,6 +79,7 @@ impl DockerRuntime {
             docker,
             instance: opts.instance,
             host_guard: opts.host_guard,
+            installation: opts.installation,
             removals: Default::default(),
             storage: opts.data_dir.map(|d| HostStorage {
                 workspaces: d.join("workspaces"),

@@ -9,11 +9,13 @@ pub mod binaries;
 pub mod docker;
 #[cfg(feature = "test-util")]
 pub mod fake;
+mod installation;
 mod spec;
 mod state;
 mod types;
 
 pub use docker::DockerRuntime;
+pub use installation::*;
 pub use spec::*;
 pub use state::*;
 pub use types::*;

@@ -9,6 +9,7 @@ mod row;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use sandboxd_core::{Sandbox, SandboxId};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -60,6 +61,7 @@ fn lock_owner(db: &Path) -> Result<std::fs::File, StoreError> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&path)
         .map_err(|source| StoreError::Lock {
             path: shown.clone(),
@@ -75,6 +77,26 @@ fn lock_owner(db: &Path) -> Result<std::fs::File, StoreError> {
             source,
         }),
     }
+}
+
+/// The database holds env values: create it owner-only (SQLite gives its `-wal` and `-shm`
+/// files the database's mode) and tighten the files of an older, world-readable install.
+fn private_files(db: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(db)?;
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::set_permissions(&name, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Which rows `list` returns.
@@ -97,6 +119,10 @@ impl Store {
     /// Open (creating if needed) the database file and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let owner = lock_owner(path)?;
+        private_files(path).map_err(|source| StoreError::Lock {
+            path: path.display().to_string(),
+            source,
+        })?;
         let conn = Connection::open(path)?;
         Self::init(conn, Some(Arc::new(owner)))
     }
@@ -108,7 +134,10 @@ impl Store {
 
     fn init(mut conn: Connection, owner: Option<Arc<std::fs::File>>) -> Result<Self, StoreError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL: an acknowledged write (a delete, a stop) survives power loss, not only a crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        // Freed pages (a tombstone's old env values) are overwritten, not left in the file.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate::run(&mut conn)?;

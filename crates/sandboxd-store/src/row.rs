@@ -46,6 +46,8 @@ impl RawRow {
         })
     }
 
+    /// Encode a row. A tombstone keeps the names of its environment variables, never their
+    /// values (they may be secrets, and a tombstone is kept forever).
     pub(crate) fn encode(s: &Sandbox) -> Self {
         // Serializing plain maps, vectors and a struct of numbers into JSON cannot fail.
         let json = |v: serde_json::Value| v.to_string();
@@ -54,7 +56,7 @@ impl RawRow {
             status: s.status.as_str().to_string(),
             image: s.image.clone(),
             ports: json(serde_json::json!(s.ports)),
-            env: json(serde_json::json!(s.env)),
+            env: json(serde_json::json!(stored_env(s))),
             resources: json(serde_json::json!(s.resources)),
             start_cmd: s.start.clone(),
             idle_policy: s.idle_policy.as_str().to_string(),
@@ -120,4 +122,13 @@ impl RawRow {
             ],
         )
     }
+}
+
+/// The environment as stored: values blanked for a tombstone.
+fn stored_env(s: &Sandbox) -> std::collections::BTreeMap<&str, &str> {
+    let deleted = s.status == Status::Deleted;
+    s.env
+        .iter()
+        .map(|(k, v)| (k.as_str(), if deleted { "" } else { v.as_str() }))
+        .collect()
 }

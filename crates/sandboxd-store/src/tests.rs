@@ -125,3 +125,34 @@ async fn a_second_owner_of_the_file_is_refused_until_the_first_is_gone() {
     drop(clone);
     Store::open(&path).unwrap();
 }
+
+#[tokio::test]
+async fn files_are_private_durable_and_tombstones_keep_no_env_values() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let store = Store::open(&path).unwrap();
+    let mut gone = sample("gone", 1);
+    store.put(&gone).await.unwrap();
+    gone.status = Status::Deleted;
+    store.put(&gone).await.unwrap();
+    let got = store.get(&gone.id).await.unwrap().unwrap();
+    assert_eq!(got.env, BTreeMap::from([("K".to_string(), String::new())]));
+    for suffix in ["", "-wal", "-shm", ".lock"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let mode = std::fs::metadata(&name).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", suffix);
+    }
+    let conn = store.conn.lock().unwrap();
+    let env: String = conn
+        .query_row("SELECT env FROM sandboxes WHERE id = 'gone'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(env, r#"{"K":""}"#);
+    let sync: i64 = conn
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .unwrap();
+    assert_eq!(sync, 2, "synchronous=FULL");
+}

@@ -183,6 +183,9 @@ pub(crate) fn check_instance(name: &str) -> Result<()> {
 
 pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
     check_instance(&cfg.instance)?;
+    // Everything sandboxd creates (state, workspaces' parents, logs) is owner-only.
+    // SAFETY: umask only swaps the process's file-creation mask; it cannot fail.
+    unsafe { libc::umask(0o077) };
     if !cfg.api_addr.ip().is_loopback() && cfg.api_token.as_deref().unwrap_or("").is_empty() {
         bail!(
             "the API would listen on {} (beyond loopback) without authentication: \
@@ -214,10 +217,12 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         }
         None => None,
     };
+    let installation = sandboxd_engine::installation::claim(&cfg.data_dir, &cfg.instance)?;
     let docker = DockerRuntime::connect(DockerOptions {
         instance: cfg.instance.clone(),
         host_guard: cfg.host_guard,
         data_dir: Some(cfg.data_dir.clone()),
+        installation: Some(installation),
     })
     .await
     .context("connecting to the Docker engine (is it running? is DOCKER_HOST right?)")?;

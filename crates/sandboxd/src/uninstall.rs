@@ -86,6 +86,7 @@ pub async fn remove_from_engine(instance: &str) -> Result<Vec<String>> {
         instance: instance.to_string(),
         host_guard: true,
         data_dir: None,
+        installation: None,
     })
     .await
     .context("connecting to the Docker engine")?;

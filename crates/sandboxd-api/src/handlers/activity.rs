@@ -15,12 +15,12 @@ pub(crate) async fn exec_output(
     st: &ApiState,
     id: &str,
     body: ExecBody,
-) -> Result<Json<ExecOutput>, ApiError> {
+) -> Result<ExecOutput, ApiError> {
     let id = parse_id(id)?;
     let cmd = ExecCommand::from(body);
     cmd.validate()?;
     let out = st.engine.exec(&id, cmd).await?;
-    Ok(Json(view::exec(&out)))
+    Ok(view::exec(out))
 }
 
 /// Run a command; a stopped sandbox is started first
@@ -32,7 +32,7 @@ pub async fn exec(
     State(st): State<ApiState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ExecBody>,
-) -> Result<Json<ExecOutput>, ApiError> {
+) -> Result<ExecOutput, ApiError> {
     exec_output(&st, &id, body).await
 }
 

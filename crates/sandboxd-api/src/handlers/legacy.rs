@@ -99,7 +99,7 @@ pub async fn exec(
     State(st): State<ApiState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ExecBody>,
-) -> Result<Json<ExecOutput>, ApiError> {
+) -> Result<ExecOutput, ApiError> {
     exec_output(&st, &id, body).await
 }
 

@@ -98,9 +98,15 @@ pub struct LegacySandboxList(pub Vec<SandboxView>);
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = ExecResult)]
 pub struct ExecOutput {
-    /// Standard output (invalid UTF-8 replaced), at most 16 MiB.
-    pub stdout: String,
-    pub stderr: String,
+    /// Standard output, at most 16 MiB before encoding: the text itself, or base64 when
+    /// `stdout_encoding` is `base64` (not valid UTF-8, or mostly control characters).
+    #[schema(value_type = String)]
+    pub stdout: super::OutputBytes,
+    pub stdout_encoding: super::OutputEncoding,
+    /// Standard error, encoded like `stdout` (see `stderr_encoding`).
+    #[schema(value_type = String)]
+    pub stderr: super::OutputBytes,
+    pub stderr_encoding: super::OutputEncoding,
     /// 124 when the timeout killed it.
     pub exit_code: i64,
     /// Output beyond the cap was dropped.

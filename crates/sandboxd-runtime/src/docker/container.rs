@@ -16,10 +16,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 pub(super) async fn create(rt: &DockerRuntime, spec: &ContainerSpec) -> Result<(), RuntimeError> {
-    let labels = HashMap::from([
-        (SANDBOX_LABEL.to_string(), spec.sandbox.to_string()),
-        (INSTANCE_LABEL.to_string(), rt.instance.clone()),
-    ]);
+    let mut labels = super::owner::labels(rt);
+    labels.insert(SANDBOX_LABEL.to_string(), spec.sandbox.to_string());
+    labels.insert(INSTANCE_LABEL.to_string(), rt.instance.clone());
     let host = rt.host_paths(&spec.sandbox)?;
     let config = super::container_config(spec, &host, &rt.network, labels);
     let opts = CreateContainerOptions {
@@ -114,19 +113,23 @@ pub(super) fn label_filter(rt: &DockerRuntime) -> HashMap<String, Vec<String>> {
     )])
 }
 
-pub(super) async fn list(rt: &DockerRuntime) -> Result<Vec<ContainerSummary>, RuntimeError> {
+/// Every container with the instance label, whoever's installation it is.
+pub(super) async fn list_all(
+    rt: &DockerRuntime,
+) -> Result<Vec<bollard::models::ContainerSummary>, RuntimeError> {
     let opts = ListContainersOptions {
         all: true,
         filters: label_filter(rt),
         ..Default::default()
     };
-    let items = rt
-        .docker
-        .list_containers(Some(opts))
-        .await
-        .map_err(map_err)?;
+    rt.docker.list_containers(Some(opts)).await.map_err(map_err)
+}
+
+pub(super) async fn list(rt: &DockerRuntime) -> Result<Vec<ContainerSummary>, RuntimeError> {
+    let items = list_all(rt).await?;
     Ok(items
         .into_iter()
+        .filter(|c| !super::owner::is_foreign(rt.installation.as_ref(), c.labels.as_ref()))
         .map(|c| ContainerSummary {
             sandbox: sandbox_of(c.labels.as_ref()),
             name: c

@@ -20,6 +20,7 @@ pub(super) fn kind_of(action: &str) -> Option<EventKind> {
 }
 
 pub(super) fn stream(rt: &DockerRuntime) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>> {
+    let me = rt.installation.clone();
     let mut filters = container::label_filter(rt);
     filters.insert("type".into(), vec!["container".into()]);
     let opts = EventsOptions::<String> {
@@ -28,18 +29,24 @@ pub(super) fn stream(rt: &DockerRuntime) -> BoxStream<'static, Result<RuntimeEve
     };
     rt.docker
         .events(Some(opts))
-        .filter_map(|ev| async move {
-            let ev = match ev {
-                Ok(ev) => ev,
-                Err(e) => return Some(Err(map_err(e))),
-            };
-            let kind = kind_of(ev.action.as_deref()?)?;
-            let labels = ev.actor.and_then(|a| a.attributes).unwrap_or_default();
-            Some(Ok(RuntimeEvent {
-                container: labels.get("name").cloned().unwrap_or_default(),
-                sandbox: container::sandbox_of(Some(&labels)),
-                kind,
-            }))
+        .filter_map(move |ev| {
+            let me = me.clone();
+            async move {
+                let ev = match ev {
+                    Ok(ev) => ev,
+                    Err(e) => return Some(Err(map_err(e))),
+                };
+                let kind = kind_of(ev.action.as_deref()?)?;
+                let labels = ev.actor.and_then(|a| a.attributes).unwrap_or_default();
+                if super::owner::is_foreign(me.as_ref(), Some(&labels)) {
+                    return None;
+                }
+                Some(Ok(RuntimeEvent {
+                    container: labels.get("name").cloned().unwrap_or_default(),
+                    sandbox: container::sandbox_of(Some(&labels)),
+                    kind,
+                }))
+            }
         })
         .boxed()
 }

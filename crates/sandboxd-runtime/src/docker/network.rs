@@ -19,6 +19,7 @@ pub(super) fn bridge_name(instance: &str) -> String {
 }
 
 pub(super) async fn ensure(rt: &DockerRuntime) -> Result<NetworkInfo, RuntimeError> {
+    super::owner::claim(rt).await?;
     if let Some(info) = inspect(rt).await? {
         return guard(rt, info);
     }
@@ -40,7 +41,11 @@ pub(super) async fn ensure(rt: &DockerRuntime) -> Result<NetworkInfo, RuntimeErr
                 rt.bridge.clone(),
             ),
         ]),
-        labels: HashMap::from([(INSTANCE_LABEL.to_string(), rt.instance.clone())]),
+        labels: {
+            let mut labels = super::owner::labels(rt);
+            labels.insert(INSTANCE_LABEL.to_string(), rt.instance.clone());
+            labels
+        },
         ..Default::default()
     };
     match rt.docker.create_network(opts).await.map_err(map_err) {
