@@ -13,6 +13,6 @@ pub mod time;
 pub use error::{ErrorCode, ValidationError};
 pub use host::{parse_preview_host, PreviewTarget};
 pub use id::SandboxId;
-pub use model::{IdlePolicy, Resources, Sandbox};
+pub use model::{Egress, IdlePolicy, Resources, Sandbox};
 pub use spec::{CreateRequest, Limits, SandboxSpec};
 pub use status::Status;

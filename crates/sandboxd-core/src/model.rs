@@ -32,6 +32,37 @@ impl IdlePolicy {
     }
 }
 
+/// Where a sandbox may open connections. Whatever the policy, the host, link-local (cloud
+/// metadata), private, CGNAT and multicast ranges are never reachable; `none` also closes the
+/// internet (the sandbox still answers connections from the host: previews and exec work).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Egress {
+    /// The internet, nothing else (the default).
+    #[default]
+    Open,
+    /// No outbound connections at all (DNS to the engine's resolver excepted).
+    None,
+}
+
+impl Egress {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Egress::Open => "open",
+            Egress::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(Egress::Open),
+            "none" => Some(Egress::None),
+            _ => None,
+        }
+    }
+}
+
 /// Limits applied to one sandbox's container.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -60,6 +91,7 @@ pub struct Sandbox {
     pub start: Option<String>,
     pub idle_policy: IdlePolicy,
     pub idle_timeout_s: Option<u64>,
+    pub egress: Egress,
     pub metadata: BTreeMap<String, String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,

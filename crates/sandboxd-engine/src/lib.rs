@@ -16,6 +16,7 @@ mod exec;
 mod lifecycle;
 mod locks;
 pub mod memory;
+mod netcheck;
 mod observe;
 mod reaper;
 pub mod reconcile;
@@ -53,6 +54,10 @@ struct Inner {
     runtime: Arc<dyn Runtime>,
     clock: Arc<dyn Clock>,
     locks: SandboxLocks,
+    /// The secret container names are hashed with (see [`container::NameKey`]).
+    name_key: container::NameKey,
+    /// Set while the network guard is missing and cannot be restored (see `netcheck`).
+    network_problem: std::sync::Mutex<Option<String>>,
     activity: Arc<Activity>,
     memory: Arc<dyn memory::HostMemory>,
     metrics: Arc<sandboxd_metrics::Metrics>,
@@ -116,6 +121,12 @@ impl Engine {
             .map_err(|e| EngineError::Internal(format!("creating {}: {e}", state_dir.display())))?;
         let store = Store::open(&cfg.db_path())?;
         claim_data_dir(&cfg)?;
+        let name_key = container::NameKey::load_or_create(&cfg.data_dir).map_err(|e| {
+            EngineError::Internal(format!(
+                "{}: {e}",
+                container::NameKey::path_in(&cfg.data_dir).display()
+            ))
+        })?;
         runtime.prepare().await?;
         runtime.ensure_network().await?;
         Ok(Self {
@@ -126,6 +137,8 @@ impl Engine {
                 activity: Arc::new(Activity::new(clock.clone())),
                 clock,
                 locks: SandboxLocks::default(),
+                name_key,
+                network_problem: Default::default(),
                 memory,
                 metrics: Arc::new(sandboxd_metrics::Metrics::new()),
                 tasks: tokio_util::task::TaskTracker::new(),
@@ -174,15 +187,15 @@ impl Engine {
         }
     }
 
-    /// Store and engine reachable.
+    /// Store and engine reachable, network guard in place.
     pub async fn check_ready(&self) -> Result<(), EngineError> {
         self.inner.store.ping().await?;
         self.inner.runtime.ping().await?;
-        Ok(())
+        self.network_problem()
     }
 
     /// The engine name of a sandbox's container.
     pub fn container_name(&self, id: &SandboxId) -> String {
-        container::name(&self.inner.cfg.instance, id)
+        container::name(&self.inner.name_key, &self.inner.cfg.instance, id.as_str())
     }
 }

@@ -25,11 +25,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use config::{container_config, HostPaths};
+pub use firewall::egress::mac_for;
 
 /// Label every object of ours carries; its value is the installation name.
 pub const INSTANCE_LABEL: &str = "io.sandboxd.instance";
 /// Label holding the sandbox id on its container.
 pub const SANDBOX_LABEL: &str = "io.sandboxd.sandbox";
+/// Label holding a container's egress policy (`open` when absent).
+pub const EGRESS_LABEL: &str = "io.sandboxd.egress";
 
 #[derive(Clone)]
 pub struct DockerRuntime {
@@ -40,6 +43,8 @@ pub struct DockerRuntime {
     host_guard: bool,
     /// Held for each container removal: removals on our network happen one at a time.
     removals: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Held while the firewall is checked and rewritten: one writer at a time.
+    firewall: std::sync::Arc<tokio::sync::Mutex<()>>,
     storage: Option<HostStorage>,
 }
 
@@ -74,6 +79,7 @@ impl DockerRuntime {
             instance: opts.instance,
             host_guard: opts.host_guard,
             removals: Default::default(),
+            firewall: Default::default(),
             storage: opts.data_dir.map(|d| HostStorage {
                 workspaces: d.join("workspaces"),
                 bin: d.join("bin"),
