@@ -29,9 +29,11 @@ pub fn spec(name: String, sb: &Sandbox, nofile: u64, stop_grace_ms: u64) -> Cont
         owner: Identity::SANDBOX,
     };
     ContainerSpec {
+        // The engine's DNS answers a container's hostname to every container on the network,
+        // so it is the opaque name too, never the id (which `SANDBOX_ID` carries).
+        hostname: name.clone(),
         name,
         sandbox: sb.id.clone(),
-        hostname: sb.id.to_string(),
         image: sb.image.clone(),
         env,
         identity: Identity::SANDBOX,

@@ -2,8 +2,9 @@
 //! bridge jump (from Docker's `DOCKER-USER`) into a chain of ours that drops, for every sandbox,
 //! link-local (cloud metadata at 169.254.169.254), private (RFC 1918), CGNAT, multicast and
 //! reserved ranges and every other Docker network's subnet; then, per sandbox, what its policy
-//! closes on top (`none`: everything). Replies to connections that were let through, and DNS to
-//! the host's resolvers (which Docker's embedded resolver forwards from inside the sandbox), pass.
+//! closes on top (`none`: everything, DNS forwarding included). Replies to connections that were
+//! let through pass, and so does DNS to the host's resolvers (which Docker's embedded resolver
+//! forwards from inside the sandbox's network namespace) for sandboxes whose policy allows it.
 //!
 //! Sandboxes are matched by MAC address, which the runtime sets at container create (derived from
 //! the container name, see [`mac_for`]): rules exist before the container first runs, survive
@@ -60,6 +61,13 @@ pub fn mac_for(container: &str) -> String {
 /// The chain's rules (without `-A CHAIN`), in order; the first carries the fingerprint.
 pub(crate) fn rules(d: &Desired) -> Vec<String> {
     let mut body: Vec<String> = Vec::new();
+    // Per-sandbox policy first: `none` closes DNS forwarding to the host's resolvers too.
+    for s in &d.sandboxes {
+        match s.egress {
+            Egress::Open => {}
+            Egress::None => body.push(format!("-m mac --mac-source {} -j DROP", s.mac)),
+        }
+    }
     for ns in &d.resolvers {
         for proto in ["udp", "tcp"] {
             body.push(format!(
@@ -73,12 +81,6 @@ pub(crate) fn rules(d: &Desired) -> Vec<String> {
     for s in &d.other_subnets {
         if !CLOSED_RANGES.iter().any(|r| contains(r, s)) {
             body.push(format!("-d {s} -j DROP"));
-        }
-    }
-    for s in &d.sandboxes {
-        match s.egress {
-            Egress::Open => {}
-            Egress::None => body.push(format!("-m mac --mac-source {} -j DROP", s.mac)),
         }
     }
     let fp: String = Sha256::digest(body.join("\n").as_bytes())[..8]
@@ -253,6 +255,11 @@ mod tests {
         let dns = r.iter().position(|x| x.contains("--dport 53")).unwrap();
         let private = r.iter().position(|x| x == "-d 10.0.0.0/8 -j DROP").unwrap();
         assert!(dns < private, "DNS to the host's resolver passes first");
+        let none = r
+            .iter()
+            .position(|x| x.contains("02:5b:00:00:00:02"))
+            .unwrap();
+        assert!(none < dns, "`none` closes DNS forwarding too");
         assert!(r.contains(&"-d 169.254.0.0/16 -j DROP".to_string()));
         assert!(r.contains(&"-d 198.18.0.0/15 -j DROP".to_string()));
         assert!(!r.iter().any(|x| x.contains("172.17.0.0/16")));
