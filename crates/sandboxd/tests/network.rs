@@ -256,3 +256,36 @@ async fn a_guard_removed_by_hand_comes_back_within_one_sweep() {
     let (st, v) = s.call("GET", "/readyz", None).await.unwrap();
     assert_eq!(st, 200, "{v}");
 }
+
+#[tokio::test]
+async fn a_container_with_an_old_name_is_replaced_at_start() {
+    let s = TestServer::start().await.unwrap();
+    let id = s.create(r#"{"id":"legacy"}"#).await.unwrap();
+    s.sh(&id, "echo kept > ~/workspace/f").await.unwrap();
+    let cfg = {
+        let mut c = TestServer::config(s.data.path());
+        c.instance = s.instance.clone();
+        c
+    };
+    let name = s.container_name(&id);
+    let (data, instance) = s.stop_keep().await;
+    // As a build from before hashed names left it.
+    let old = format!("s-{id}_{instance}");
+    let d = sandboxd_testkit::docker().await.unwrap();
+    d.rename_container(
+        &name,
+        bollard::container::RenameContainerOptions { name: old.clone() },
+    )
+    .await
+    .unwrap();
+
+    let s = TestServer::start_in(data, cfg).await.unwrap();
+    let containers = s.containers().await.unwrap();
+    assert_eq!(
+        containers,
+        vec![name.clone()],
+        "old name kept or new one missing"
+    );
+    let (_, out, _) = s.sh(&id, "cat ~/workspace/f").await.unwrap();
+    assert_eq!(out, "kept\n");
+}
