@@ -1,6 +1,7 @@
 //! The sandbox record: what the store keeps as desired state and what the API shows. Env values
 //! live here but are never serialized into a view (see [`Sandbox::env_keys`]).
 
+pub use crate::egress::Egress;
 use crate::{SandboxId, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -27,37 +28,6 @@ impl IdlePolicy {
         match s {
             "sleep" => Some(IdlePolicy::Sleep),
             "always_on" => Some(IdlePolicy::AlwaysOn),
-            _ => None,
-        }
-    }
-}
-
-/// Where a sandbox may open connections. Whatever the policy, the host, link-local (cloud
-/// metadata), private, CGNAT and multicast ranges are never reachable; `none` also closes the
-/// internet (the sandbox still answers connections from the host: previews and exec work).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Egress {
-    /// The internet, nothing else (the default).
-    #[default]
-    Open,
-    /// No outbound connections at all (DNS to the engine's resolver excepted).
-    None,
-}
-
-impl Egress {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Egress::Open => "open",
-            Egress::None => "none",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "open" => Some(Egress::Open),
-            "none" => Some(Egress::None),
             _ => None,
         }
     }

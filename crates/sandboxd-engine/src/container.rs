@@ -55,6 +55,6 @@ pub fn spec(name: String, sb: &Sandbox, nofile: u64, stop_grace_ms: u64) -> Cont
             nofile: r.nofile.min(nofile) as i64,
         },
         stop_timeout_s: 10,
-        egress: sb.egress,
+        egress: sb.egress.clone(),
     }
 }

@@ -66,7 +66,7 @@ impl RawRow {
             updated_at_ms: s.updated_at_ms,
             last_active_at_ms: s.last_active_at_ms,
             last_error: s.last_error.clone(),
-            egress: s.egress.as_str().to_string(),
+            egress: s.egress.to_text(),
         }
     }
 

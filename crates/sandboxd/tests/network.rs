@@ -2,7 +2,8 @@
 //! makes (a veth pair on this machine: no traffic leaves it). The namespace answers on a private
 //! address (a LAN neighbour), on 169.254.169.254 (a cloud metadata service) and on an address of
 //! 198.51.100.0/24 (a documentation range, standing in for the internet). The host reaches all
-//! three; a sandbox with egress `open` reaches only the last; one with `none` reaches none.
+//! three; a sandbox with egress `open` reaches only the last; one with `none` reaches none; one
+//! with an allow-list reaches only what it lists, and listing a private range opens nothing.
 //! Sandboxes learn nothing about each other from the engine's DNS, and a guard removed by hand
 //! comes back within one reconcile sweep.
 
@@ -34,6 +35,8 @@ struct Neighbour {
     lan: Ipv4Addr,
     metadata: Ipv4Addr,
     public: Ipv4Addr,
+    /// A second "internet" address, outside the allow-list of the allow-list test.
+    other: Ipv4Addr,
 }
 
 impl Neighbour {
@@ -47,6 +50,7 @@ impl Neighbour {
             lan: Ipv4Addr::new(10, 213, octet, 2),
             metadata: Ipv4Addr::new(169, 254, 169, 254),
             public: Ipv4Addr::new(198, 51, 100, octet),
+            other: Ipv4Addr::new(203, 0, 113, octet),
         };
         let (ns, hif, nif) = (n.ns.clone(), n.host_if.clone(), format!("sbxn-{tag}"));
         must(&format!("ip netns add {ns}"));
@@ -58,6 +62,7 @@ impl Neighbour {
             format!("{}/24", n.lan),
             format!("{}/32", n.metadata),
             format!("{}/32", n.public),
+            format!("{}/32", n.other),
         ] {
             must(&format!("ip -n {ns} addr add {a} dev {nif}"));
         }
@@ -66,7 +71,7 @@ impl Neighbour {
         must(&format!(
             "ip -n {ns} route add default via 10.213.{octet}.1"
         ));
-        for dst in [n.metadata, n.public] {
+        for dst in [n.metadata, n.public, n.other] {
             let route = format!("{dst}/32 via {}", n.lan);
             must(&format!("ip route add {route}"));
             n.routes.push(route);
@@ -138,11 +143,16 @@ async fn sandboxes_reach_the_internet_only_and_none_reaches_nothing() {
     let s = TestServer::start().await.unwrap();
     let nb = Neighbour::create();
     let accepted = nb.serve().await;
-    for a in [nb.lan, nb.metadata, nb.public] {
+    for a in [nb.lan, nb.metadata, nb.public, nb.other] {
         assert!(host_reaches(a).await, "the host does not reach {a}");
     }
     let open = s.create(r#"{"egress":"open"}"#).await.unwrap();
     let none = s.create(r#"{"egress":"none"}"#).await.unwrap();
+    let listed = format!(
+        r#"{{"egress":{{"allow":["{}/32","10.0.0.0/8","169.254.169.254/32"]}}}}"#,
+        nb.public
+    );
+    let allow = s.create(&listed).await.unwrap();
     let (_, v) = s
         .call("GET", &format!("/v1/sandboxes/{none}"), None)
         .await
@@ -152,6 +162,10 @@ async fn sandboxes_reach_the_internet_only_and_none_reaches_nothing() {
     assert!(
         sandbox_reaches(&s, &open, nb.public).await,
         "egress open does not reach a public address"
+    );
+    assert!(
+        sandbox_reaches(&s, &open, nb.other).await,
+        "egress open does not reach another public address"
     );
     assert!(!sandbox_reaches(&s, &open, nb.lan).await, "reached the LAN");
     assert!(
@@ -164,11 +178,35 @@ async fn sandboxes_reach_the_internet_only_and_none_reaches_nothing() {
             "egress none reached {a}"
         );
     }
+    assert!(
+        sandbox_reaches(&s, &allow, nb.public).await,
+        "the allow-list does not reach what it lists"
+    );
+    for a in [nb.other, nb.lan, nb.metadata] {
+        assert!(
+            !sandbox_reaches(&s, &allow, a).await,
+            "the allow-list reached {a}"
+        );
+    }
     assert_eq!(
         accepted.load(Ordering::SeqCst),
-        4,
-        "only the host's three probes and the open sandbox's public one arrived"
+        7,
+        "only the host's four probes, the open sandbox's two and the allow-list's one arrived"
     );
+    let (_, v) = s
+        .call("GET", &format!("/v1/sandboxes/{allow}"), None)
+        .await
+        .unwrap();
+    assert_eq!(v["egress"]["allow"][0], format!("{}/32", nb.public), "{v}");
+    let (st, v) = s
+        .call(
+            "POST",
+            "/v1/sandboxes",
+            Some(r#"{"egress":{"allow":["example.com"]}}"#),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 400, "{v}");
 
     // IPv6 is off inside sandboxes (no path to guard, link-local ones included).
     let (_, out, _) = s

@@ -27,7 +27,9 @@ pub struct SandboxView {
     /// Per-sandbox idle timeout; null means the configured one.
     #[schema(required = true)]
     pub idle_timeout_s: Option<u64>,
-    /// Where the sandbox may connect to: `open` (the internet only) or `none`.
+    /// Where the sandbox may connect to: `open` (the internet only), `none`, or
+    /// `{"allow": [CIDR, …]}`.
+    #[schema(value_type = sandboxd_core::EgressSchema)]
     pub egress: Egress,
     pub metadata: BTreeMap<String, String>,
     #[schema(format = DateTime)]

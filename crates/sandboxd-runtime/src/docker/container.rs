@@ -19,7 +19,7 @@ pub(super) async fn create(rt: &DockerRuntime, spec: &ContainerSpec) -> Result<(
     let labels = HashMap::from([
         (SANDBOX_LABEL.to_string(), spec.sandbox.to_string()),
         (INSTANCE_LABEL.to_string(), rt.instance.clone()),
-        (EGRESS_LABEL.to_string(), spec.egress.as_str().to_string()),
+        (EGRESS_LABEL.to_string(), spec.egress.to_text()),
     ]);
     let host = rt.host_paths(&spec.sandbox)?;
     let config = super::container_config(spec, &host, &rt.network, labels);

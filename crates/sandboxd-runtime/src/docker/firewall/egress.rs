@@ -2,7 +2,8 @@
 //! bridge jump (from Docker's `DOCKER-USER`) into a chain of ours that drops, for every sandbox,
 //! link-local (cloud metadata at 169.254.169.254), private (RFC 1918), CGNAT, multicast and
 //! reserved ranges and every other Docker network's subnet; then, per sandbox, what its policy
-//! closes on top (`none`: everything, DNS forwarding included). Replies to connections that were
+//! closes on top (`none`: everything, DNS forwarding included; an allow-list: everything but DNS
+//! and its CIDRs, checked after the closed ranges so it can only narrow). Replies to connections that were
 //! let through pass, and so does DNS to the host's resolvers (which Docker's embedded resolver
 //! forwards from inside the sandbox's network namespace) for sandboxes whose policy allows it.
 //!
@@ -63,9 +64,8 @@ pub(crate) fn rules(d: &Desired) -> Vec<String> {
     let mut body: Vec<String> = Vec::new();
     // Per-sandbox policy first: `none` closes DNS forwarding to the host's resolvers too.
     for s in &d.sandboxes {
-        match s.egress {
-            Egress::Open => {}
-            Egress::None => body.push(format!("-m mac --mac-source {} -j DROP", s.mac)),
+        if s.egress == Egress::None {
+            body.push(format!("-m mac --mac-source {} -j DROP", s.mac));
         }
     }
     for ns in &d.resolvers {
@@ -81,6 +81,15 @@ pub(crate) fn rules(d: &Desired) -> Vec<String> {
     for s in &d.other_subnets {
         if !CLOSED_RANGES.iter().any(|r| contains(r, s)) {
             body.push(format!("-d {s} -j DROP"));
+        }
+    }
+    // Allow-lists after the closed ranges: listing a private range opens nothing.
+    for s in &d.sandboxes {
+        if let Egress::Allow(list) = &s.egress {
+            for cidr in list {
+                body.push(format!("-d {cidr} -m mac --mac-source {} -j RETURN", s.mac));
+            }
+            body.push(format!("-m mac --mac-source {} -j DROP", s.mac));
         }
     }
     let fp: String = Sha256::digest(body.join("\n").as_bytes())[..8]
@@ -248,6 +257,10 @@ mod tests {
                     mac: "02:5b:00:00:00:02".into(),
                     egress: Egress::None,
                 },
+                SandboxRule {
+                    mac: "02:5b:00:00:00:03".into(),
+                    egress: Egress::Allow(vec!["203.0.113.0/24".into()]),
+                },
             ],
         };
         let r = rules(&d);
@@ -265,6 +278,18 @@ mod tests {
         assert!(!r.iter().any(|x| x.contains("172.17.0.0/16")));
         assert!(r.contains(&"-m mac --mac-source 02:5b:00:00:00:02 -j DROP".to_string()));
         assert!(!r.iter().any(|x| x.contains("02:5b:00:00:00:01")));
+        let allow = r
+            .iter()
+            .position(|x| x == "-d 203.0.113.0/24 -m mac --mac-source 02:5b:00:00:00:03 -j RETURN")
+            .unwrap();
+        assert!(
+            allow > private,
+            "an allow-list cannot reopen a closed range"
+        );
+        assert_eq!(
+            r[allow + 1],
+            "-m mac --mac-source 02:5b:00:00:00:03 -j DROP"
+        );
         let mut other = d.clone();
         other.sandboxes.pop();
         assert_ne!(rules(&other)[0], r[0], "the fingerprint follows the rules");
