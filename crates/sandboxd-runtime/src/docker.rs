@@ -45,6 +45,9 @@ pub struct DockerRuntime {
     removals: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Held while the firewall is checked and rewritten: one writer at a time.
     firewall: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Denied egress packets counted by chains this runtime has since rewritten (a rewrite
+    /// resets iptables' counters).
+    denied_before: std::sync::Arc<std::sync::atomic::AtomicU64>,
     storage: Option<HostStorage>,
 }
 
@@ -80,6 +83,7 @@ impl DockerRuntime {
             host_guard: opts.host_guard,
             removals: Default::default(),
             firewall: Default::default(),
+            denied_before: Default::default(),
             storage: opts.data_dir.map(|d| HostStorage {
                 workspaces: d.join("workspaces"),
                 bin: d.join("bin"),
@@ -179,6 +183,10 @@ impl Runtime for DockerRuntime {
 
     async fn remove_network(&self) -> Result<(), RuntimeError> {
         network::remove(self).await
+    }
+
+    async fn egress_denied(&self) -> Result<Option<u64>, RuntimeError> {
+        network::egress_denied(self).await.map(Some)
     }
 
     async fn image_exists(&self, image: &str) -> Result<bool, RuntimeError> {

@@ -198,6 +198,15 @@ async fn sandboxes_reach_the_internet_only_and_none_reaches_nothing() {
         .await
         .unwrap();
     assert_eq!(v["egress"]["allow"][0], format!("{}/32", nb.public), "{v}");
+    // Every refused attempt above was dropped, and counted.
+    let (_, text) = s.call("GET", "/metrics", None).await.unwrap();
+    let text = text.as_str().unwrap_or_default().to_string();
+    let denied: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("sandboxd_egress_denied_packets_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no denied counter in {text}"));
+    assert!(denied >= 9, "denied packets counted: {denied}");
     let (st, v) = s
         .call(
             "POST",

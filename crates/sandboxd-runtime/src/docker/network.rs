@@ -77,6 +77,7 @@ pub(super) async fn sync(rt: &DockerRuntime) -> Result<Vec<String>, RuntimeError
     let _g = rt.firewall.lock().await;
     let desired = desired(rt).await?;
     let bridge = rt.bridge.clone();
+    let denied_before = rt.denied_before.clone();
     let fixed = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
         let mut fixed = Vec::new();
         if !firewall::intact(&bridge)? {
@@ -85,6 +86,8 @@ pub(super) async fn sync(rt: &DockerRuntime) -> Result<Vec<String>, RuntimeError
         }
         let rules = egress::rules(&desired);
         if !egress::intact(&bridge, &rules)? {
+            let counted = egress::denied(&bridge).unwrap_or(0);
+            denied_before.fetch_add(counted, std::sync::atomic::Ordering::Relaxed);
             egress::install(&bridge, &rules)?;
             fixed.push("egress rules".to_string());
         }
@@ -93,6 +96,21 @@ pub(super) async fn sync(rt: &DockerRuntime) -> Result<Vec<String>, RuntimeError
     .await
     .map_err(|e| RuntimeError::Other(format!("firewall task failed: {e}")))?;
     fixed.map_err(RuntimeError::Other)
+}
+
+/// Denied egress packets since this runtime started: what the chain counts now plus what the
+/// chains it replaced had counted.
+pub(super) async fn egress_denied(rt: &DockerRuntime) -> Result<u64, RuntimeError> {
+    if !rt.host_guard {
+        return Ok(0);
+    }
+    let _g = rt.firewall.lock().await;
+    let bridge = rt.bridge.clone();
+    let now = tokio::task::spawn_blocking(move || egress::denied(&bridge))
+        .await
+        .map_err(|e| RuntimeError::Other(format!("firewall task failed: {e}")))?
+        .map_err(RuntimeError::Other)?;
+    Ok(now + rt.denied_before.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 async fn desired(rt: &DockerRuntime) -> Result<egress::Desired, RuntimeError> {

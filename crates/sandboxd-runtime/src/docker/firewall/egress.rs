@@ -186,6 +186,28 @@ pub(crate) fn install(bridge: &str, rules: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Packets the chain's DROP rules have counted since it was last written (0 when it is absent).
+pub(crate) fn denied(bridge: &str) -> Result<u64, String> {
+    let out = run(&["-L", &chain_name(bridge), "-v", "-x", "-n"])?;
+    if !out.status.success() {
+        return Ok(0);
+    }
+    Ok(sum_drops(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Sum the packet counts of `DROP` lines in `iptables -L -v -x -n` output.
+fn sum_drops(listing: &str) -> u64 {
+    listing
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let pkts = w.next()?.parse::<u64>().ok()?;
+            w.next()?; // bytes
+            (w.next()? == "DROP").then_some(pkts)
+        })
+        .sum()
+}
+
 /// Remove the jump (every copy) and the chain.
 pub(crate) fn uninstall(bridge: &str) -> Result<(), String> {
     let chain = chain_name(bridge);
@@ -302,6 +324,12 @@ mod tests {
         assert_eq!(m, mac_for("s-abc"));
         assert_ne!(m, mac_for("s-abd"));
         assert!(chain_name("sbx-0123456789").len() <= 28);
+    }
+
+    #[test]
+    fn drop_counters_are_summed() {
+        let listing = "Chain SANDBOXD-sbx-1 (1 references)\n    pkts      bytes target     prot opt in     out     source               destination\n      12      900 RETURN     all  --  *      *       0.0.0.0/0            0.0.0.0/0            ctstate RELATED,ESTABLISHED\n       3      180 DROP       all  --  *      *       0.0.0.0/0            10.0.0.0/8\n       4      240 DROP       all  --  *      *       0.0.0.0/0            0.0.0.0/0            MAC 02:5B:00:00:00:02\n";
+        assert_eq!(sum_drops(listing), 7);
     }
 
     #[test]
