@@ -54,6 +54,7 @@ pub fn sandbox(sb: &Sandbox, urls: &PreviewUrls) -> SandboxView {
         env_keys: sb.env_keys().into_iter().map(str::to_string).collect(),
         idle_policy: sb.idle_policy,
         idle_timeout_s: sb.idle_timeout_s,
+        egress: sb.egress.clone(),
         metadata: sb.metadata.clone(),
         created_at: rfc3339_ms(sb.created_at_ms),
         updated_at: rfc3339_ms(sb.updated_at_ms),

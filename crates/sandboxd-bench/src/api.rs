@@ -12,10 +12,12 @@ pub struct Api {
     client: Client,
     base: String,
     instance: String,
+    /// The child's data dir (its name key says what its containers are called).
+    data_dir: std::path::PathBuf,
 }
 
 impl Api {
-    pub fn new(base: &str, instance: &str) -> Result<Self> {
+    pub fn new(base: &str, instance: &str, data_dir: &std::path::Path) -> Result<Self> {
         let client = Client::builder()
             .timeout(Duration::from_secs(120))
             .pool_max_idle_per_host(64)
@@ -24,6 +26,7 @@ impl Api {
             client,
             base: base.to_string(),
             instance: instance.to_string(),
+            data_dir: data_dir.to_path_buf(),
         })
     }
 
@@ -121,8 +124,10 @@ impl Api {
     }
 
     /// The engine name of a sandbox's container.
-    pub fn container(&self, id: &str) -> String {
-        format!("s-{id}_{}", self.instance)
+    pub fn container(&self, id: &str) -> Result<String> {
+        use sandboxd_engine::container::{name, NameKey};
+        let key = NameKey::load(&self.data_dir).context("reading sandboxd's name key")?;
+        Ok(name(&key, &self.instance, id))
     }
 
     /// The network sandboxd put its containers on.

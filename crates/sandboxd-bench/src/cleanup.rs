@@ -115,12 +115,16 @@ async fn bridge_of(s: &Session, network: &str) -> Option<String> {
 /// How many INPUT rules still name `bridge` (0 when iptables cannot be read).
 fn guard_rules(bridge: &str) -> usize {
     let out = std::process::Command::new("iptables")
-        .args(["-w", "-S", "INPUT"])
+        // The host guard (in INPUT) and the egress chain with its jump (in DOCKER-USER).
+        .args(["-w", "-S"])
         .output();
     match out {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
             .lines()
-            .filter(|l| l.split_whitespace().any(|w| w == bridge))
+            .filter(|l| {
+                l.split_whitespace()
+                    .any(|w| w == bridge || w == format!("SANDBOXD-{bridge}"))
+            })
             .count(),
         _ => 0,
     }

@@ -75,7 +75,10 @@ pub async fn footprint(env: &Env, child: &Child, idle_rss: f64) -> Result<Vec<Fi
     )?);
 
     let sandboxes: Vec<&String> = ids.iter().take(running).collect();
-    let containers: Vec<String> = sandboxes.iter().map(|id| env.api.container(id)).collect();
+    let containers: Vec<String> = sandboxes
+        .iter()
+        .map(|id| env.api.container(id))
+        .collect::<Result<_>>()?;
     let names: Vec<String> = stream::iter(0..running)
         .map(|_| env.raw.create(None))
         .buffer_unordered(CONCURRENCY)

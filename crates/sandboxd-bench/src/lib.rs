@@ -151,7 +151,7 @@ async fn measure(
         image,
         limits,
     })?);
-    let api = api::Api::new(&child.api, &s.instance)?;
+    let api = api::Api::new(&child.api, &s.instance, &s.dir.join("data"))?;
     let ready = child.wait_ready(api.client()).await?;
     eprintln!("bench: sandboxd (pid {}) ready in {ready:?}", child.pid);
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -42,7 +42,7 @@ struct Peers {
 
 async fn measure(env: &Env, id: &str) -> Result<Vec<Figure>> {
     until_served(env, id).await?;
-    let ip = container_ip(&env.docker, &env.api.container(id), &env.api.network()).await?;
+    let ip = container_ip(&env.docker, &env.api.container(id)?, &env.api.network()).await?;
     let direct = SocketAddr::new(ip, 3000);
     let host = Api::preview_host(id, 3000);
     // A Traefik that cannot start costs its comparison, not sandboxd's figures.

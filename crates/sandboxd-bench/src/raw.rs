@@ -143,13 +143,14 @@ impl Raw {
             start: start.map(str::to_string),
             idle_policy: IdlePolicy::Sleep,
             idle_timeout_s: None,
+            egress: sandboxd_core::Egress::Open,
             metadata: BTreeMap::new(),
             created_at_ms: 0,
             updated_at_ms: 0,
             last_active_at_ms: 0,
             last_error: None,
         };
-        let spec = container::spec(&self.instance, &sb, l.nofile, INIT_GRACE_MS);
+        let spec = container::spec(name.clone(), &sb, l.nofile, INIT_GRACE_MS);
         let host = HostPaths {
             workspace: home,
             init: self.init.clone(),

@@ -1,6 +1,7 @@
 //! The sandbox record: what the store keeps as desired state and what the API shows. Env values
 //! live here but are never serialized into a view (see [`Sandbox::env_keys`]).
 
+pub use crate::egress::Egress;
 use crate::{SandboxId, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -60,6 +61,7 @@ pub struct Sandbox {
     pub start: Option<String>,
     pub idle_policy: IdlePolicy,
     pub idle_timeout_s: Option<u64>,
+    pub egress: Egress,
     pub metadata: BTreeMap<String, String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,

@@ -3,6 +3,7 @@
 //! reasons outside the caller's input (engine, host capacity).
 
 use crate::model::{IdlePolicy, Resources};
+use crate::Egress;
 use crate::{SandboxId, ValidationError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -43,6 +44,11 @@ pub struct CreateRequest {
     /// Idle time before the reaper stops the sandbox (default: the configured idle timeout).
     #[cfg_attr(feature = "openapi", schema(minimum = 10, maximum = 604800))]
     pub idle_timeout_s: Option<u64>,
+    /// `open` (default): the internet only; `none`: no outbound connections;
+    /// `{"allow": [CIDR, …]}`: DNS and those IPv4 ranges. Private, link-local (metadata), CGNAT
+    /// and multicast ranges and the host stay closed whatever this says.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::EgressSchema>))]
+    pub egress: Option<Egress>,
     pub metadata: Option<BTreeMap<String, String>>,
     /// Reference-compatible shorthand, stored in `metadata`.
     pub external_user_id: Option<String>,
@@ -86,6 +92,7 @@ pub struct SandboxSpec {
     pub resources: Resources,
     pub idle_policy: IdlePolicy,
     pub idle_timeout_s: Option<u64>,
+    pub egress: Egress,
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -132,6 +139,7 @@ impl CreateRequest {
             resources,
             idle_policy: self.idle_policy.unwrap_or_default(),
             idle_timeout_s: self.idle_timeout_s,
+            egress: self.egress.unwrap_or_default().validate()?,
             metadata,
         })
     }

@@ -2,22 +2,17 @@
 //! filesystems, limits, environment. The same record always yields the same spec, so a container
 //! can be recreated at any time. The spec says what the sandbox is; the runtime decides how.
 
-use sandboxd_core::{Sandbox, SandboxId};
+mod naming;
+
+pub use naming::{name, NameKey};
+
+use sandboxd_core::Sandbox;
 use sandboxd_runtime::{ContainerSpec, Identity, Limits, OurBinary, Scratch, INIT_PATH};
 
 pub const HOME: &str = "/home/sandbox";
 
-/// `s-<id>` for the default installation, `s-<id>_<instance>` otherwise (`_` never occurs in
-/// ids or instance names, so the two parts cannot be confused).
-pub fn name(instance: &str, id: &SandboxId) -> String {
-    if instance == "default" {
-        format!("s-{id}")
-    } else {
-        format!("s-{id}_{instance}")
-    }
-}
-
-pub fn spec(instance: &str, sb: &Sandbox, nofile: u64, stop_grace_ms: u64) -> ContainerSpec {
+/// The spec of a record, for a container called `name` (see [`name`]).
+pub fn spec(name: String, sb: &Sandbox, nofile: u64, stop_grace_ms: u64) -> ContainerSpec {
     let mut env: Vec<String> = sb.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     env.push(format!("HOME={HOME}"));
     env.push("USER=sandbox".into());
@@ -34,9 +29,11 @@ pub fn spec(instance: &str, sb: &Sandbox, nofile: u64, stop_grace_ms: u64) -> Co
         owner: Identity::SANDBOX,
     };
     ContainerSpec {
-        name: name(instance, &sb.id),
+        // The engine's DNS answers a container's hostname to every container on the network,
+        // so it is the opaque name too, never the id (which `SANDBOX_ID` carries).
+        hostname: name.clone(),
+        name,
         sandbox: sb.id.clone(),
-        hostname: sb.id.to_string(),
         image: sb.image.clone(),
         env,
         identity: Identity::SANDBOX,
@@ -58,17 +55,6 @@ pub fn spec(instance: &str, sb: &Sandbox, nofile: u64, stop_grace_ms: u64) -> Co
             nofile: r.nofile.min(nofile) as i64,
         },
         stop_timeout_s: 10,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_keep_installations_apart() {
-        let id = SandboxId::parse_new("abc").unwrap();
-        assert_eq!(name("default", &id), "s-abc");
-        assert_eq!(name("t1", &id), "s-abc_t1");
+        egress: sb.egress.clone(),
     }
 }

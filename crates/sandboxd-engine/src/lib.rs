@@ -17,6 +17,7 @@ pub mod installation;
 mod lifecycle;
 mod locks;
 pub mod memory;
+mod netcheck;
 mod observe;
 mod reaper;
 pub mod reconcile;
@@ -54,6 +55,10 @@ struct Inner {
     runtime: Arc<dyn Runtime>,
     clock: Arc<dyn Clock>,
     locks: SandboxLocks,
+    /// The secret container names are hashed with (see [`container::NameKey`]).
+    name_key: container::NameKey,
+    /// Set while the network guard is missing and cannot be restored (see `netcheck`).
+    network_problem: std::sync::Mutex<Option<String>>,
     activity: Arc<Activity>,
     memory: Arc<dyn memory::HostMemory>,
     exec_slots: Arc<exec::ExecSlots>,
@@ -101,6 +106,12 @@ impl Engine {
         // installation id) before connecting, this repeats the cheap part for other callers.
         installation::claim(&cfg.data_dir, &cfg.instance)?;
         let store = Store::open(&cfg.db_path())?;
+        let name_key = container::NameKey::load_or_create(&cfg.data_dir).map_err(|e| {
+            EngineError::Internal(format!(
+                "{}: {e}",
+                container::NameKey::path_in(&cfg.data_dir).display()
+            ))
+        })?;
         runtime.prepare().await?;
         runtime.ensure_network().await?;
         installation::record_instance(&cfg.data_dir, &cfg.instance)?;
@@ -112,6 +123,8 @@ impl Engine {
                 activity: Arc::new(Activity::new(clock.clone())),
                 clock,
                 locks: SandboxLocks::default(),
+                name_key,
+                network_problem: Default::default(),
                 memory,
                 exec_slots: Default::default(),
                 metrics: Arc::new(sandboxd_metrics::Metrics::new()),
@@ -163,15 +176,15 @@ impl Engine {
         }
     }
 
-    /// Store and engine reachable.
+    /// Store and engine reachable, network guard in place.
     pub async fn check_ready(&self) -> Result<(), EngineError> {
         self.inner.store.ping().await?;
         self.inner.runtime.ping().await?;
-        Ok(())
+        self.network_problem()
     }
 
     /// The engine name of a sandbox's container.
     pub fn container_name(&self, id: &SandboxId) -> String {
-        container::name(&self.inner.cfg.instance, id)
+        container::name(&self.inner.name_key, &self.inner.cfg.instance, id.as_str())
     }
 }

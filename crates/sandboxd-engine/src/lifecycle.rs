@@ -206,6 +206,11 @@ impl Engine {
     pub(crate) fn container_spec(&self, sb: &Sandbox) -> sandboxd_runtime::ContainerSpec {
         let cfg = &self.inner.cfg;
         let init_grace_ms = cfg.stop_grace.as_millis().saturating_sub(500).max(500) as u64;
-        container::spec(&cfg.instance, sb, cfg.limits.default.nofile, init_grace_ms)
+        container::spec(
+            self.container_name(&sb.id),
+            sb,
+            cfg.limits.default.nofile,
+            init_grace_ms,
+        )
     }
 }

@@ -28,6 +28,11 @@ impl Engine {
         for (status, n) in STATUSES.iter().zip(counts) {
             self.inner.metrics.set_sandboxes(status, n);
         }
+        match self.inner.runtime.egress_denied().await {
+            Ok(Some(total)) => self.inner.metrics.egress_denied_total(total),
+            Ok(None) => {}
+            Err(e) => tracing::debug!(error = %e, "egress counters unreadable"),
+        }
         Ok(self.inner.metrics.render())
     }
 

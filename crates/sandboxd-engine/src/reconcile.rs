@@ -4,6 +4,7 @@
 //! own (a container died, was removed) is recorded in the store with its reason. What a stopped
 //! sandbox normally looks like depends on the runtime's [`StopSemantics`]: an exited container
 //! (Docker) or none at all (a runtime whose stop removes it); only the former is repaired.
+//! Every sweep also verifies the network guard first (see `netcheck`).
 
 use crate::activity::ActivitySource;
 use crate::{Engine, EngineError};
@@ -37,6 +38,15 @@ impl Engine {
         let mut ids: BTreeSet<SandboxId> = rows.into_iter().map(|s| s.id).collect();
         for c in self.inner.runtime.list().await? {
             match c.sandbox {
+                // Named before names were hashed (or by another key): remove it; the sandbox's
+                // own pass below recreates it under its current name, workspace untouched.
+                Some(id) if c.name != self.container_name(&id) => {
+                    let _g = self.inner.locks.lock(&id).await;
+                    tracing::info!(%id, container = %c.name, "replacing container with an old name");
+                    self.inner.runtime.remove(&c.name).await?;
+                    self.inner.metrics.reconciled(ReconcileAction::RemoveOrphan);
+                    ids.insert(id);
+                }
                 Some(id) => {
                     ids.insert(id);
                 }
@@ -152,6 +162,7 @@ impl Engine {
                             None => break,
                         },
                         _ = sweep.tick() => {
+                            engine.check_network().await;
                             if let Err(e) = engine.reconcile_all(Pass::Live).await {
                                 tracing::warn!(error = %e, "reconcile sweep failed");
                             }

@@ -36,6 +36,7 @@ pub struct Metrics {
     api_requests: Family<ClassLabels, Counter>,
     port_waiters: Counter,
     wake_throttled: Counter,
+    egress_denied: Counter,
     /// The preview proxy's counters, resolved once.
     pub proxy: ProxyMetrics,
 }
@@ -185,7 +186,14 @@ impl Metrics {
         let per_class = |f: &Family<ClassLabels, Counter>| {
             StatusClass::ALL.map(|class| f.get_or_create(&ClassLabels { class }).clone())
         };
+        let egress_denied = Counter::default();
+        registry.register(
+            "sandboxd_egress_denied_packets",
+            "Packets from sandboxes dropped by the egress rules (closed ranges and policies)",
+            egress_denied.clone(),
+        );
         let m = Metrics {
+            egress_denied,
             proxy: ProxyMetrics {
                 requests: per_class(&proxy_requests),
                 bytes: per_class(&proxy_bytes),
@@ -260,6 +268,15 @@ impl Metrics {
         self.reconcile
             .get_or_create(&ReconcileLabels { action })
             .inc();
+    }
+
+    /// The runtime's running total of denied egress packets (read at scrape time); the counter
+    /// only ever moves up to it.
+    pub fn egress_denied_total(&self, total: u64) {
+        let seen = self.egress_denied.get();
+        if total > seen {
+            self.egress_denied.inc_by(total - seen);
+        }
     }
 
     pub fn admission_refused(&self) {

@@ -27,11 +27,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use config::{container_config, HostPaths};
+pub use firewall::egress::mac_for;
 
 /// Label every object of ours carries; its value is the installation name.
 pub const INSTANCE_LABEL: &str = "io.sandboxd.instance";
 /// Label holding the sandbox id on its container.
 pub const SANDBOX_LABEL: &str = "io.sandboxd.sandbox";
+/// Label holding a container's egress policy (`open` when absent).
+pub const EGRESS_LABEL: &str = "io.sandboxd.egress";
 
 #[derive(Clone)]
 pub struct DockerRuntime {
@@ -43,6 +46,11 @@ pub struct DockerRuntime {
     installation: Option<crate::Installation>,
     /// Held for each container removal: removals on our network happen one at a time.
     removals: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Held while the firewall is checked and rewritten: one writer at a time.
+    firewall: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Denied egress packets counted by chains this runtime has since rewritten (a rewrite
+    /// resets iptables' counters).
+    denied_before: std::sync::Arc<std::sync::atomic::AtomicU64>,
     storage: Option<HostStorage>,
 }
 
@@ -81,6 +89,8 @@ impl DockerRuntime {
             host_guard: opts.host_guard,
             installation: opts.installation,
             removals: Default::default(),
+            firewall: Default::default(),
+            denied_before: Default::default(),
             storage: opts.data_dir.map(|d| HostStorage {
                 workspaces: d.join("workspaces"),
                 bin: d.join("bin"),
@@ -180,6 +190,10 @@ impl Runtime for DockerRuntime {
 
     async fn remove_network(&self) -> Result<(), RuntimeError> {
         network::remove(self).await
+    }
+
+    async fn egress_denied(&self) -> Result<Option<u64>, RuntimeError> {
+        network::egress_denied(self).await.map(Some)
     }
 
     async fn image_exists(&self, image: &str) -> Result<bool, RuntimeError> {

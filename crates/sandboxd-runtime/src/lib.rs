@@ -54,6 +54,11 @@ pub trait Runtime: Send + Sync + 'static {
     async fn prepare(&self) -> Result<(), RuntimeError>;
     /// Make sure the installation's sandbox network exists (and its host guard is in place).
     async fn ensure_network(&self) -> Result<NetworkInfo, RuntimeError>;
+    /// Packets from sandboxes the egress rules dropped since this runtime started (a running
+    /// total), when the runtime counts them.
+    async fn egress_denied(&self) -> Result<Option<u64>, RuntimeError> {
+        Ok(None)
+    }
     /// Remove the installation's network (when nothing uses it any more).
     async fn remove_network(&self) -> Result<(), RuntimeError>;
     async fn image_exists(&self, image: &str) -> Result<bool, RuntimeError>;

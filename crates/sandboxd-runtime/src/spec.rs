@@ -3,7 +3,7 @@
 //! runtime translates this into its own objects (Docker: binds, tmpfs, ulimits; Kubernetes: a pod
 //! with volumes); nothing here names a host path or an engine option string.
 
-use sandboxd_core::SandboxId;
+use sandboxd_core::{Egress, SandboxId};
 
 /// Where our binaries appear inside every sandbox (read-only).
 pub const BINARIES_DIR: &str = "/.sandboxd";
@@ -92,4 +92,7 @@ pub struct ContainerSpec {
     pub limits: Limits,
     /// Seconds the runtime waits after SIGTERM before SIGKILL.
     pub stop_timeout_s: i64,
+    /// Where the sandbox may connect to, enforced by the runtime outside the container (the
+    /// host, link-local, private and multicast ranges are closed whatever this says).
+    pub egress: Egress,
 }

@@ -9,6 +9,9 @@ pub struct NetworkInfo {
     pub gateway: Option<IpAddr>,
     /// Whether the host-side guard (sandbox → host traffic dropped) is active.
     pub host_guard: bool,
+    /// What the check before this call found missing and put back (host-guard or egress
+    /// rules removed behind our back); empty when everything was in place.
+    pub repaired: Vec<String>,
 }
 
 /// One command to run inside a container.

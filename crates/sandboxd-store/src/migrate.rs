@@ -23,6 +23,8 @@ const MIGRATIONS: &[&str] = &[
         last_error TEXT
     );
     CREATE INDEX sandboxes_status ON sandboxes(status);",
+    // 2: per-sandbox egress policy (rows from before it are `open`, as they behaved).
+    "ALTER TABLE sandboxes ADD COLUMN egress TEXT NOT NULL DEFAULT 'open';",
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -3,11 +3,11 @@
 
 use crate::StoreError;
 use rusqlite::{params, Connection, Row};
-use sandboxd_core::{IdlePolicy, Sandbox, SandboxId, Status};
+use sandboxd_core::{Egress, IdlePolicy, Sandbox, SandboxId, Status};
 
 pub(crate) const COLUMNS: &str =
     "id, status, image, ports, env, resources, start_cmd, idle_policy, \
-     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error";
+     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress";
 
 pub(crate) struct RawRow {
     id: String,
@@ -24,6 +24,7 @@ pub(crate) struct RawRow {
     updated_at_ms: i64,
     last_active_at_ms: i64,
     last_error: Option<String>,
+    egress: String,
 }
 
 impl RawRow {
@@ -43,6 +44,7 @@ impl RawRow {
             updated_at_ms: r.get(11)?,
             last_active_at_ms: r.get(12)?,
             last_error: r.get(13)?,
+            egress: r.get(14)?,
         })
     }
 
@@ -66,6 +68,7 @@ impl RawRow {
             updated_at_ms: s.updated_at_ms,
             last_active_at_ms: s.last_active_at_ms,
             last_error: s.last_error.clone(),
+            egress: s.egress.to_text(),
         }
     }
 
@@ -78,6 +81,8 @@ impl RawRow {
         let status: Status = self.status.parse().map_err(bad)?;
         let idle_policy = IdlePolicy::parse(&self.idle_policy)
             .ok_or_else(|| bad(format!("idle_policy {:?}", self.idle_policy)))?;
+        let egress =
+            Egress::parse(&self.egress).ok_or_else(|| bad(format!("egress {:?}", self.egress)))?;
         Ok(Sandbox {
             id: SandboxId::from_trusted(self.id.clone()),
             status,
@@ -89,6 +94,7 @@ impl RawRow {
             start: self.start_cmd,
             idle_policy,
             idle_timeout_s: self.idle_timeout_s.map(|t| t.max(0) as u64),
+            egress,
             metadata: serde_json::from_str(&self.metadata)
                 .map_err(|e| bad(format!("metadata: {e}")))?,
             created_at_ms: self.created_at_ms,
@@ -102,7 +108,7 @@ impl RawRow {
         c.execute(
             &format!(
                 "INSERT OR REPLACE INTO sandboxes ({COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
             ),
             params![
                 self.id,
@@ -119,6 +125,7 @@ impl RawRow {
                 self.updated_at_ms,
                 self.last_active_at_ms,
                 self.last_error,
+                self.egress,
             ],
         )
     }

@@ -142,8 +142,13 @@ impl TestServer {
         self.data.path().join("workspaces")
     }
 
+    /// The engine's name for a sandbox's container (a keyed hash of the id: see
+    /// `sandboxd_engine::container::NameKey`).
     pub fn container_name(&self, id: &str) -> String {
-        format!("s-{id}_{}", self.instance)
+        // Test support: the server made the key at start, so a missing key is a broken test.
+        let key = sandboxd_engine::container::NameKey::load(self.data.path())
+            .expect("the server's name key");
+        sandboxd_engine::container::name(&key, &self.instance, id)
     }
 
     /// Send a request; returns (status, parsed JSON body or Null).

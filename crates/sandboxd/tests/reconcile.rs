@@ -96,13 +96,14 @@ async fn restart_keeps_running_sandboxes_and_removes_orphans() {
         c
     };
     let gone_name = s.container_name(&gone);
-    let (data, instance) = s.stop_keep().await;
+    let sleepy_name = s.container_name(&stopped);
+    let (data, _instance) = s.stop_keep().await;
 
     // While sandboxd is down: one sandbox's row is deleted behind its back (its container is
     // now an orphan), and the stopped one's container is started by hand.
     let db = rusqlite_delete(data.path(), "gone");
     assert_eq!(db, 1);
-    d.start_container::<String>(&format!("s-sleepy_{instance}"), None)
+    d.start_container::<String>(&sleepy_name, None)
         .await
         .unwrap();
 

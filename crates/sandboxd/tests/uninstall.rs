@@ -87,6 +87,12 @@ async fn uninstall_removes_one_installation_and_nothing_else() {
         .unwrap();
     let rules = String::from_utf8_lossy(&rules.stdout);
     assert!(!rules.contains(&bridge), "host-guard rules left: {rules}");
+    let rules = Command::new("iptables").args(["-S"]).output().unwrap();
+    let rules = String::from_utf8_lossy(&rules.stdout);
+    assert!(
+        !rules.contains(&format!("SANDBOXD-{bridge}")),
+        "egress chain or its jump left: {rules}"
+    );
     assert!(!data.path().exists(), "data dir left behind");
 
     // The other installation is untouched.

@@ -1,7 +1,7 @@
 //! Response bodies. Fields that are always sent are `required` in the schema, nullable ones
 //! included; timestamps are RFC 3339 strings with milliseconds.
 
-use sandboxd_core::{ErrorCode, IdlePolicy, Resources, SandboxId, Status};
+use sandboxd_core::{Egress, ErrorCode, IdlePolicy, Resources, SandboxId, Status};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -27,6 +27,10 @@ pub struct SandboxView {
     /// Per-sandbox idle timeout; null means the configured one.
     #[schema(required = true)]
     pub idle_timeout_s: Option<u64>,
+    /// Where the sandbox may connect to: `open` (the internet only), `none`, or
+    /// `{"allow": [CIDR, …]}`.
+    #[schema(value_type = sandboxd_core::EgressSchema)]
+    pub egress: Egress,
     pub metadata: BTreeMap<String, String>,
     #[schema(format = DateTime)]
     pub created_at: String,

@@ -89,6 +89,7 @@ pub fn spec(name: &str) -> SandboxSpec {
         resources: resources(),
         idle_policy: IdlePolicy::Sleep,
         idle_timeout_s: None,
+        egress: sandboxd_core::Egress::Open,
         metadata: BTreeMap::new(),
     }
 }
@@ -168,6 +169,7 @@ impl Harness {
             start: None,
             idle_policy: IdlePolicy::Sleep,
             idle_timeout_s: None,
+            egress: sandboxd_core::Egress::Open,
             metadata: BTreeMap::new(),
             created_at_ms: 1,
             updated_at_ms: 1,

@@ -181,3 +181,23 @@ async fn events_drive_the_reconciler() {
     });
     task.abort();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_network_guard_that_cannot_be_restored_makes_the_engine_not_ready() {
+    let h = Harness::new().await;
+    h.engine.check_ready().await.unwrap();
+    h.rt.fail(
+        Op::EnsureNetwork,
+        sandboxd_runtime::RuntimeError::Other("iptables refused the host guard rule".into()),
+        None,
+    );
+    h.engine.check_network().await;
+    let err = h.engine.check_ready().await.unwrap_err().to_string();
+    assert!(
+        err.contains("network guard") && err.contains("iptables refused"),
+        "{err}"
+    );
+    h.rt.clear_failure(Op::EnsureNetwork);
+    h.engine.check_network().await;
+    h.engine.check_ready().await.unwrap();
+}

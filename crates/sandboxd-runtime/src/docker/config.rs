@@ -3,7 +3,10 @@
 //! workspace and our binaries become bind mounts of host paths, scratch filesystems become tmpfs
 //! mounts owned by their owner (Docker copies the image's directory mode onto a tmpfs, so `mode=`
 //! alone would not make an image's root-owned `/run` writable), limits become cgroup limits and a
-//! `nofile` ulimit.
+//! `nofile` ulimit. The network identity is ours too: a MAC derived from the container name (the
+//! egress rules match it, see `firewall/egress.rs`) and IPv6 switched off inside the sandbox (so
+//! no IPv6 path, link-local ones to neighbours on the bridge included, needs guarding; a sandbox
+//! without `CAP_NET_ADMIN` cannot switch it back on).
 
 use crate::{ContainerSpec, OurBinary, Scratch};
 use bollard::container::Config;
@@ -69,6 +72,7 @@ pub fn container_config(
         ),
         mounts: Some(mounts),
         network_mode: Some(network.to_string()),
+        sysctls: ipv6_off(),
         log_config: Some(HostConfigLogConfig {
             typ: Some("json-file".into()),
             config: Some(HashMap::from([
@@ -87,10 +91,29 @@ pub fn container_config(
         cmd: Some(Vec::new()),
         working_dir: Some(spec.working_dir.clone()),
         labels: Some(labels),
+        mac_address: Some(super::mac_for(&spec.name)),
         stop_timeout: Some(spec.stop_timeout_s),
         host_config: Some(host_config),
         ..Default::default()
     }
+}
+
+/// The sysctls that disable IPv6 in the container's network namespace; none on a host whose
+/// kernel has no IPv6 at all (the engine would fail to set them, and there is nothing to close).
+fn ipv6_off() -> Option<HashMap<String, String>> {
+    if !std::path::Path::new("/proc/sys/net/ipv6").exists() {
+        return None;
+    }
+    Some(HashMap::from([
+        (
+            "net.ipv6.conf.all.disable_ipv6".to_string(),
+            "1".to_string(),
+        ),
+        (
+            "net.ipv6.conf.default.disable_ipv6".to_string(),
+            "1".to_string(),
+        ),
+    ]))
 }
 
 fn tmpfs_options(s: &Scratch) -> String {

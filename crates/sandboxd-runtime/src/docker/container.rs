@@ -2,7 +2,7 @@
 //! [`super::container_config`] (the hardening baseline) and labels the container with this
 //! installation and its sandbox; inspect translates Docker's state into [`ContainerState`].
 
-use super::{map_err, DockerRuntime, INSTANCE_LABEL, SANDBOX_LABEL};
+use super::{map_err, DockerRuntime, EGRESS_LABEL, INSTANCE_LABEL, SANDBOX_LABEL};
 use crate::{ContainerSpec, ContainerState, ContainerSummary, RuntimeError};
 use bollard::container::{
     CreateContainerOptions, DownloadFromContainerOptions, InspectContainerOptions,
@@ -19,6 +19,7 @@ pub(super) async fn create(rt: &DockerRuntime, spec: &ContainerSpec) -> Result<(
     let mut labels = super::owner::labels(rt);
     labels.insert(SANDBOX_LABEL.to_string(), spec.sandbox.to_string());
     labels.insert(INSTANCE_LABEL.to_string(), rt.instance.clone());
+    labels.insert(EGRESS_LABEL.to_string(), spec.egress.to_text());
     let host = rt.host_paths(&spec.sandbox)?;
     let config = super::container_config(spec, &host, &rt.network, labels);
     let opts = CreateContainerOptions {
@@ -29,6 +30,8 @@ pub(super) async fn create(rt: &DockerRuntime, spec: &ContainerSpec) -> Result<(
         .create_container(Some(opts), config)
         .await
         .map_err(map_err)?;
+    // Its egress rules exist before it first runs.
+    super::network::sync(rt).await?;
     Ok(())
 }
 
@@ -61,6 +64,7 @@ pub(super) async fn stop(
 }
 
 pub(super) async fn remove(rt: &DockerRuntime, name: &str) -> Result<(), RuntimeError> {
+    // Its egress rule (matched by a MAC only this name gets) is dropped by the next sync.
     super::teardown::stop_and_remove(&rt.docker, &rt.removals, name).await
 }
 

@@ -1,6 +1,10 @@
 //! The host guard: packets arriving from the sandbox bridge addressed to the host itself are
 //! dropped, except replies to connections the host opened. Docker filters only forwarded traffic,
 //! so without this a sandbox could reach every host port (the API, the preview listener, sshd).
+//! What a sandbox reaches beyond the host is [`egress`]'s business. IPv6 needs no rules: it is
+//! switched off inside every sandbox (see `config.rs`).
+
+pub(super) mod egress;
 
 use std::process::Command;
 
@@ -34,26 +38,38 @@ fn iptables(op: &str, rule: &[String]) -> Result<bool, String> {
     Ok(out.status.success())
 }
 
-/// Insert the rules unless present (ACCEPT ends up before DROP).
+/// Whether both rules are in place.
+pub(super) fn intact(bridge: &str) -> Result<bool, String> {
+    for rule in rules(bridge) {
+        if !iptables("-C", &rule)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Put the rules in place, ACCEPT before DROP. When only one of them is there (removed by hand),
+/// both are removed and inserted again, so the order is right whatever was left.
 pub(super) fn install(bridge: &str) -> Result<(), String> {
+    if intact(bridge)? {
+        return Ok(());
+    }
+    uninstall(bridge)?;
     let [accept, drop] = rules(bridge);
     for rule in [&drop, &accept] {
-        if !iptables("-C", rule)? {
-            let mut args = vec!["1".to_string()];
-            args.splice(0..0, rule[..1].iter().cloned());
-            args.extend(rule[1..].iter().cloned());
-            let out = Command::new("iptables")
-                .arg("-w")
-                .arg("-I")
-                .args(&args)
-                .output()
-                .map_err(|e| format!("cannot run iptables: {e}"))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "iptables refused the host guard rule: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
-            }
+        let mut args = vec![rule[0].clone(), "1".to_string()];
+        args.extend(rule[1..].iter().cloned());
+        let out = Command::new("iptables")
+            .arg("-w")
+            .arg("-I")
+            .args(&args)
+            .output()
+            .map_err(|e| format!("cannot run iptables: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "iptables refused the host guard rule: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
         }
     }
     Ok(())

@@ -1,10 +1,15 @@
 //! The installation's sandbox network: a bridge with inter-container traffic disabled, so
 //! sandboxes cannot reach each other while the host can reach every one of them. Its bridge has a
-//! fixed name so the host guard can match it.
+//! fixed name so the host guard and the egress chain can match it. [`sync`] checks both against
+//! what they should be and puts back what is missing; it runs at start, after every container
+//! create and removal, and on every reconcile sweep (through `ensure_network`).
 
-use super::{firewall, map_err, DockerRuntime, INSTANCE_LABEL};
+use super::firewall::{self, egress};
+use super::{map_err, DockerRuntime, EGRESS_LABEL, INSTANCE_LABEL};
 use crate::{NetworkInfo, RuntimeError};
-use bollard::network::{CreateNetworkOptions, InspectNetworkOptions};
+use bollard::container::ListContainersOptions;
+use bollard::network::{CreateNetworkOptions, InspectNetworkOptions, ListNetworksOptions};
+use sandboxd_core::Egress;
 use std::collections::HashMap;
 
 /// Linux interface names hold at most 15 bytes: `sbx-` plus a hash of the instance name.
@@ -21,7 +26,7 @@ pub(super) fn bridge_name(instance: &str) -> String {
 pub(super) async fn ensure(rt: &DockerRuntime) -> Result<NetworkInfo, RuntimeError> {
     super::owner::claim(rt).await?;
     if let Some(info) = inspect(rt).await? {
-        return guard(rt, info);
+        return guard(rt, info).await;
     }
     let opts = CreateNetworkOptions {
         name: rt.network.clone(),
@@ -55,15 +60,130 @@ pub(super) async fn ensure(rt: &DockerRuntime) -> Result<NetworkInfo, RuntimeErr
     let info = inspect(rt).await?.ok_or_else(|| {
         RuntimeError::Other(format!("network {} vanished after create", rt.network))
     })?;
-    guard(rt, info)
+    guard(rt, info).await
 }
 
-fn guard(rt: &DockerRuntime, mut info: NetworkInfo) -> Result<NetworkInfo, RuntimeError> {
+async fn guard(rt: &DockerRuntime, mut info: NetworkInfo) -> Result<NetworkInfo, RuntimeError> {
     if rt.host_guard {
-        firewall::install(&rt.bridge).map_err(RuntimeError::Other)?;
+        info.repaired = sync(rt).await?;
         info.host_guard = true;
     }
     Ok(info)
+}
+
+/// Check the host guard and the egress chain against what they should be now (this
+/// installation's containers and their policies, the other Docker networks, the host's
+/// resolvers) and rewrite what differs. Returns what was missing or out of date. Serialized: a
+/// create's sync after its container exists always sees it.
+pub(super) async fn sync(rt: &DockerRuntime) -> Result<Vec<String>, RuntimeError> {
+    if !rt.host_guard {
+        return Ok(Vec::new());
+    }
+    let _g = rt.firewall.lock().await;
+    let desired = desired(rt).await?;
+    let bridge = rt.bridge.clone();
+    let denied_before = rt.denied_before.clone();
+    let fixed = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
+        let mut fixed = Vec::new();
+        if !firewall::intact(&bridge)? {
+            firewall::install(&bridge)?;
+            fixed.push("host guard".to_string());
+        }
+        let rules = egress::rules(&desired);
+        if !egress::intact(&bridge, &rules)? {
+            let counted = egress::denied(&bridge).unwrap_or(0);
+            denied_before.fetch_add(counted, std::sync::atomic::Ordering::Relaxed);
+            egress::install(&bridge, &rules)?;
+            fixed.push("egress rules".to_string());
+        }
+        Ok(fixed)
+    })
+    .await
+    .map_err(|e| RuntimeError::Other(format!("firewall task failed: {e}")))?;
+    fixed.map_err(RuntimeError::Other)
+}
+
+/// Denied egress packets since this runtime started: what the chain counts now plus what the
+/// chains it replaced had counted.
+pub(super) async fn egress_denied(rt: &DockerRuntime) -> Result<u64, RuntimeError> {
+    if !rt.host_guard {
+        return Ok(0);
+    }
+    let _g = rt.firewall.lock().await;
+    let bridge = rt.bridge.clone();
+    let now = tokio::task::spawn_blocking(move || egress::denied(&bridge))
+        .await
+        .map_err(|e| RuntimeError::Other(format!("firewall task failed: {e}")))?
+        .map_err(RuntimeError::Other)?;
+    Ok(now + rt.denied_before.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+async fn desired(rt: &DockerRuntime) -> Result<egress::Desired, RuntimeError> {
+    let networks = rt
+        .docker
+        .list_networks(None::<ListNetworksOptions<String>>)
+        .await
+        .map_err(map_err)?;
+    let mut other_subnets: Vec<String> = networks
+        .into_iter()
+        .filter(|n| n.name.as_deref() != Some(rt.network.as_str()))
+        .filter_map(|n| n.ipam.and_then(|i| i.config))
+        .flatten()
+        .filter_map(|c| c.subnet)
+        .filter(|s| s.parse::<Ipv4Net>().is_ok())
+        .collect();
+    other_subnets.sort();
+    other_subnets.dedup();
+    let opts = ListContainersOptions {
+        all: true,
+        filters: super::container::label_filter(rt),
+        ..Default::default()
+    };
+    let containers = rt
+        .docker
+        .list_containers(Some(opts))
+        .await
+        .map_err(map_err)?;
+    let mut sandboxes: Vec<egress::SandboxRule> = containers
+        .into_iter()
+        .filter_map(|c| {
+            let name = c.names?.into_iter().next()?;
+            let policy = c
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(EGRESS_LABEL))
+                .map(|v| Egress::parse(v).unwrap_or(Egress::None))
+                .unwrap_or(Egress::Open);
+            Some(egress::SandboxRule {
+                mac: egress::mac_for(name.trim_start_matches('/')),
+                egress: policy,
+            })
+        })
+        .collect();
+    sandboxes.sort_by(|a, b| a.mac.cmp(&b.mac));
+    let resolvers = std::fs::read_to_string("/etc/resolv.conf")
+        .map(|t| egress::resolvers(&t))
+        .unwrap_or_default();
+    Ok(egress::Desired {
+        other_subnets,
+        resolvers,
+        sandboxes,
+    })
+}
+
+/// An IPv4 subnet in CIDR notation (only parsed to tell IPv4 from IPv6 subnets).
+struct Ipv4Net;
+
+impl std::str::FromStr for Ipv4Net {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (addr, len) = s.split_once('/').ok_or(())?;
+        addr.parse::<std::net::Ipv4Addr>().map_err(|_| ())?;
+        match len.parse::<u8>() {
+            Ok(0..=32) => Ok(Ipv4Net),
+            _ => Err(()),
+        }
+    }
 }
 
 async fn inspect(rt: &DockerRuntime) -> Result<Option<NetworkInfo>, RuntimeError> {
@@ -87,12 +207,15 @@ async fn inspect(rt: &DockerRuntime) -> Result<Option<NetworkInfo>, RuntimeError
         id: resp.id.unwrap_or_default(),
         gateway,
         host_guard: false,
+        repaired: Vec::new(),
     }))
 }
 
 pub(super) async fn remove(rt: &DockerRuntime) -> Result<(), RuntimeError> {
     let guard = if rt.host_guard {
-        firewall::uninstall(&rt.bridge).map_err(RuntimeError::Other)
+        firewall::uninstall(&rt.bridge)
+            .and_then(|()| egress::uninstall(&rt.bridge))
+            .map_err(RuntimeError::Other)
     } else {
         Ok(())
     };

@@ -34,6 +34,7 @@ impl Runtime for FakeRuntime {
             id: "fake".into(),
             gateway: None,
             host_guard: false,
+            repaired: Vec::new(),
         })
     }
 

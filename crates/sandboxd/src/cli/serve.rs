@@ -103,7 +103,8 @@ pub(super) struct ServeArgs {
     /// Stop sandboxes idle this long (seconds).
     #[arg(long, default_value_t = 1800)]
     idle_timeout: u64,
-    /// Do not install the iptables rule that keeps sandboxes off the host's own ports.
+    /// Do not install the iptables rules that keep sandboxes off the host's own ports and its
+    /// networks (host guard and egress chain; per-sandbox egress policies are then not enforced).
     #[arg(long)]
     no_host_guard: bool,
 }
