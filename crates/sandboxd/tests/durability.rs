@@ -67,7 +67,9 @@ async fn state_is_private_and_tombstones_forget_env_values() {
         .await
         .unwrap();
     assert!(st == 200 || st == 204, "{st}");
-    let (data, _) = s.stop_keep().await;
+    let (data, instance) = s.stop_keep().await;
+    // stop_keep hands the installation to the caller: remove it from the engine.
+    sandboxd_testkit::remove_instance(&instance).await.unwrap();
     for entry in std::fs::read_dir(data.path().join("state")).unwrap() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
