@@ -80,10 +80,15 @@ impl Engine {
         let started = tokio::time::Instant::now();
         let result = self.run_exec(id, &cmd).await;
         drop(exec_guard);
-        let now = self.now_ms();
-        if let Err(e) = self.inner.store.touch(id, now).await {
-            tracing::warn!(%id, error = %e, "recording exec activity");
-        }
+        // Persisting the activity time is for restarts only (the idle logic reads the activity
+        // table): with synchronous=FULL its commit waits for the disk, so it must not delay the
+        // answer. It runs tracked, so shutdown still waits for it.
+        let (engine, touched, now) = (self.clone(), id.clone(), self.now_ms());
+        self.spawn(async move {
+            if let Err(e) = engine.inner.store.touch(&touched, now).await {
+                tracing::warn!(id = %touched, error = %e, "recording exec activity");
+            }
+        });
         let mut out = result?;
         out.duration_ms = started.elapsed().as_millis() as u64;
         Ok(out)
