@@ -16,6 +16,9 @@ use sandboxd_runtime::{ExecRequest, Identity, RuntimeError, INIT_PATH};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// How stale the stored activity time of a sandbox may get through execs alone.
+const PERSIST_ACTIVITY_MS: i64 = 30_000;
+
 /// Longest timeout a caller may ask for.
 pub const MAX_EXEC_TIMEOUT_S: u64 = 24 * 3600;
 
@@ -71,24 +74,28 @@ impl Engine {
         }
         // The guard ends the exec's activity even when the caller goes away mid-way (the
         // command itself keeps running in the sandbox, as with `docker exec` detached).
-        let exec_guard = {
+        let (exec_guard, stored_active_ms) = {
             let _g = self.inner.locks.lock(id).await;
             let sb = self.get_live(id).await?;
-            self.ensure_running_locked(sb, ActivitySource::Exec).await?;
-            self.inner.activity.exec_started(id, self.now_ms())
+            let sb = self.ensure_running_locked(sb, ActivitySource::Exec).await?;
+            let guard = self.inner.activity.exec_started(id, self.now_ms());
+            (guard, sb.last_active_at_ms)
         };
         let started = tokio::time::Instant::now();
         let result = self.run_exec(id, &cmd).await;
         drop(exec_guard);
-        // Persisting the activity time is for restarts only (the idle logic reads the activity
-        // table): with synchronous=FULL its commit waits for the disk, so it must not delay the
-        // answer. It runs tracked, so shutdown still waits for it.
-        let (engine, touched, now) = (self.clone(), id.clone(), self.now_ms());
-        self.spawn(async move {
-            if let Err(e) = engine.inner.store.touch(&touched, now).await {
-                tracing::warn!(id = %touched, error = %e, "recording exec activity");
-            }
-        });
+        // The stored activity time is for restarts only (the idle logic reads the in-memory
+        // activity table), and with synchronous=FULL every commit waits for the disk: persist it
+        // at most every PERSIST_ACTIVITY_MS, off the answer's path (tracked, so shutdown waits).
+        let now = self.now_ms();
+        if now - stored_active_ms >= PERSIST_ACTIVITY_MS {
+            let (engine, touched) = (self.clone(), id.clone());
+            self.spawn(async move {
+                if let Err(e) = engine.inner.store.touch(&touched, now).await {
+                    tracing::warn!(id = %touched, error = %e, "recording exec activity");
+                }
+            });
+        }
         let mut out = result?;
         out.duration_ms = started.elapsed().as_millis() as u64;
         Ok(out)
