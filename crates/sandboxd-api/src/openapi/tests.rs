@@ -138,9 +138,3 @@ fn security_allows_no_token_or_a_bearer_token() {
     );
     assert_eq!(doc["security"], serde_json::json!([{}, {"bearer": []}]));
 }
-
-#[test]
-#[ignore = "prints the document; run with --ignored --nocapture"]
-fn print_document() {
-    println!("{}", super::served());
-}
