@@ -37,9 +37,18 @@ pub fn run(addr: SocketAddr, token: Option<String>) -> std::io::Result<()> {
         .enable_all()
         .max_blocking_threads(16)
         .build()?;
-    let agent = Arc::new(state::Agent::new(token, state::Identity::current()));
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        server::serve(listener, agent).await
+        serve(listener, token).await
     })
+}
+
+/// Serves on an already bound listener (what `run` does after binding; also
+/// how tests run an agent in-process).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    token: Option<String>,
+) -> std::io::Result<()> {
+    let agent = Arc::new(state::Agent::new(token, state::Identity::current()));
+    server::serve(listener, agent).await
 }
