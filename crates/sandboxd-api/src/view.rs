@@ -2,12 +2,13 @@
 //! URLs are built from the configured scheme, domain and listener port.
 
 use crate::wire::{
-    ActivityBody, ActivitySourceName, ExecOutput, Lease, LiveView, LogLineView, Logs, SandboxView,
+    ActivityBody, ActivitySourceName, AgentSessions, ExecOutput, Lease, LiveView, LogLineView,
+    Logs, SandboxView,
 };
 use sandboxd_core::host::preview_host;
 use sandboxd_core::time::rfc3339_ms;
 use sandboxd_core::{Sandbox, SandboxId};
-use sandboxd_engine::{ActivitySource, ActivityView, ExecResult, LiveState};
+use sandboxd_engine::{ActivitySource, ActivityView, ExecResult, LiveState, SessionKind};
 
 /// Where previews are served, for building their URLs.
 #[derive(Debug, Clone)]
@@ -137,6 +138,17 @@ fn source(s: ActivitySource) -> ActivitySourceName {
         ActivitySource::Exec => ActivitySourceName::Exec,
         ActivitySource::Keepalive => ActivitySourceName::Keepalive,
         ActivitySource::Request => ActivitySourceName::Request,
+        ActivitySource::Agent => ActivitySourceName::Agent,
+    }
+}
+
+fn sessions(by_kind: &std::collections::BTreeMap<SessionKind, u32>) -> AgentSessions {
+    let n = |k| by_kind.get(&k).copied().unwrap_or(0);
+    AgentSessions {
+        process_output: n(SessionKind::ProcessOutput),
+        terminal: n(SessionKind::Terminal),
+        watch: n(SessionKind::Watch),
+        transfer: n(SessionKind::Transfer),
     }
 }
 
@@ -151,6 +163,7 @@ pub fn activity(id: SandboxId, v: ActivityView) -> ActivityBody {
         last_source: r.last_source.map(source),
         execs_in_flight: r.execs_in_flight,
         open_connections: r.open_connections,
+        sessions: sessions(&r.sessions),
         lease_until: r.lease_until_ms.map(rfc3339_ms),
         held_by: v.held_by,
         sleeps_at: v.sleeps_at_ms.map(rfc3339_ms),

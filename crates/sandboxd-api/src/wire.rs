@@ -11,7 +11,7 @@ mod response;
 pub use output::{OutputBytes, OutputEncoding};
 pub use request::{DeleteParams, ExecBody, KeepaliveBody, ListParams, LogsParams};
 pub use response::{
-    ActivityBody, ActivitySourceName, ErrorBody, ErrorDetail, ExecOutput, Health, Lease,
-    LegacySandboxDetail, LegacySandboxList, LiveView, LogLineView, Logs, OpenApiDocument, Ready,
-    SandboxDetail, SandboxList, SandboxView,
+    ActivityBody, ActivitySourceName, AgentSessions, ErrorBody, ErrorDetail, ExecOutput, Health,
+    Lease, LegacySandboxDetail, LegacySandboxList, LiveView, LogLineView, Logs, OpenApiDocument,
+    Ready, SandboxDetail, SandboxList, SandboxView,
 };

@@ -9,11 +9,11 @@
 
 mod report;
 
-pub use report::{ActivityReport, ActivitySource, ActivityView};
+pub use report::{ActivityReport, ActivitySource, ActivityView, SessionKind};
 
 use crate::clock::Clock;
 use sandboxd_core::SandboxId;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,6 +26,8 @@ struct State {
     source: Option<ActivitySource>,
     execs: u32,
     connections: u32,
+    /// Open agent sessions (streams, terminals, watches, transfers) by kind.
+    sessions: BTreeMap<SessionKind, u32>,
     lease_until_ms: i64,
     /// Address of the running container; `None` when not known to be running.
     route: Option<IpAddr>,
@@ -102,6 +104,29 @@ impl Activity {
             table: self.clone(),
             id: id.clone(),
             generation,
+        }
+    }
+
+    /// Count an agent session of `kind` until the returned guard drops; it holds the sandbox
+    /// awake for its whole life, like an open connection.
+    pub fn session_started(
+        self: &Arc<Self>,
+        id: &SandboxId,
+        kind: SessionKind,
+        now_ms: i64,
+    ) -> SessionGuard {
+        let generation = self.with(id, |s| {
+            touch(s, now_ms, ActivitySource::Agent);
+            *s.sessions.entry(kind).or_insert(0) += 1;
+            // Agent processes may outlive the session: record listeners at the next stop.
+            s.exec_since_start = Some(true);
+            s.generation
+        });
+        SessionGuard {
+            table: self.clone(),
+            id: id.clone(),
+            generation,
+            kind,
         }
     }
 
@@ -205,6 +230,7 @@ impl Activity {
             let last = s.last_ms.max(stored_last_ms);
             let idle = s.connections == 0
                 && s.execs == 0
+                && s.sessions.is_empty()
                 && s.lease_until_ms <= now_ms
                 && now_ms - last >= idle_ms;
             if idle {
@@ -231,6 +257,7 @@ impl Activity {
             execs_in_flight: s.execs,
             open_connections: s.connections,
             lease_until_ms: (s.lease_until_ms > now_ms).then_some(s.lease_until_ms),
+            sessions: s.sessions.clone(),
         }
     }
 }
@@ -277,6 +304,29 @@ impl Drop for ExecGuard {
         self.table.release(&self.id, self.generation, source, |s| {
             s.execs = s.execs.saturating_sub(1);
         });
+    }
+}
+
+/// One open agent session; dropping it records the end as activity.
+pub struct SessionGuard {
+    table: Arc<Activity>,
+    id: SandboxId,
+    generation: u64,
+    kind: SessionKind,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        let kind = self.kind;
+        self.table
+            .release(&self.id, self.generation, ActivitySource::Agent, |s| {
+                if let Some(n) = s.sessions.get_mut(&kind) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        s.sessions.remove(&kind);
+                    }
+                }
+            });
     }
 }
 

@@ -21,13 +21,16 @@ mod netcheck;
 mod observe;
 mod reaper;
 pub mod reconcile;
+mod sessions;
 mod status;
 mod wake;
 
 #[cfg(test)]
 mod tests;
 
-pub use activity::{ActivityReport, ActivitySource, ActivityView, ConnectionGuard, Route};
+pub use activity::{
+    ActivityReport, ActivitySource, ActivityView, ConnectionGuard, Route, SessionGuard, SessionKind,
+};
 pub use config::EngineConfig;
 pub use describe::{ContainerState, Description, LiveState, SandboxQuery};
 pub use error::EngineError;

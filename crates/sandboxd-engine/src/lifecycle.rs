@@ -116,6 +116,9 @@ impl Engine {
         if report.execs_in_flight > 0 {
             held_by.push(format!("{} exec(s) in flight", report.execs_in_flight));
         }
+        for (kind, n) in &report.sessions {
+            held_by.push(format!("{n} {}", kind.describe()));
+        }
         let sleeps_at_ms = held_by.is_empty().then(|| {
             (report.last_active_ms + idle_timeout_ms).max(report.lease_until_ms.unwrap_or(0))
         });

@@ -157,6 +157,16 @@ pub enum ActivitySourceName {
     Exec,
     Keepalive,
     Request,
+    Agent,
+}
+
+/// Open agent sessions of a sandbox, by kind.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct AgentSessions {
+    pub process_output: u32,
+    pub terminal: u32,
+    pub watch: u32,
+    pub transfer: u32,
 }
 
 /// What keeps a sandbox awake, and when it sleeps if nothing happens.
@@ -176,6 +186,8 @@ pub struct ActivityBody {
     pub last_source: Option<ActivitySourceName>,
     pub execs_in_flight: u32,
     pub open_connections: u32,
+    /// Streams, terminals, watches and transfers through the in-sandbox agent.
+    pub sessions: AgentSessions,
     #[schema(required = true, format = DateTime)]
     pub lease_until: Option<String>,
     /// What keeps the sandbox awake right now, in words.

@@ -13,6 +13,33 @@ pub enum ActivitySource {
     Exec,
     Keepalive,
     Request,
+    /// A process, terminal, file transfer or watch through the in-sandbox agent.
+    Agent,
+}
+
+/// What kind of long-lived agent session holds a sandbox awake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    /// A client following a process's output.
+    ProcessOutput,
+    /// An interactive terminal.
+    Terminal,
+    /// A file watch.
+    Watch,
+    /// A file upload or download.
+    Transfer,
+}
+
+impl SessionKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            SessionKind::ProcessOutput => "process output stream(s)",
+            SessionKind::Terminal => "terminal(s)",
+            SessionKind::Watch => "file watch(es)",
+            SessionKind::Transfer => "file transfer(s)",
+        }
+    }
 }
 
 /// A snapshot for `/activity` and for the idle reaper.
@@ -23,6 +50,8 @@ pub struct ActivityReport {
     pub execs_in_flight: u32,
     pub open_connections: u32,
     pub lease_until_ms: Option<i64>,
+    /// Open agent sessions by kind (only kinds with at least one).
+    pub sessions: std::collections::BTreeMap<SessionKind, u32>,
 }
 
 /// The full story for `/activity`: what holds the sandbox and when it sleeps if nothing happens.

@@ -113,3 +113,26 @@ fn guards_of_a_deleted_incarnation_do_not_touch_the_new_one() {
     let r = a.report(&id, 0, 3);
     assert_eq!((r.execs_in_flight, r.open_connections), (0, 0));
 }
+
+#[test]
+fn agent_sessions_hold_the_sandbox_awake_until_they_end() {
+    let a = Arc::new(Activity::new(Arc::new(crate::clock::ManualClock::new(500))));
+    let id = id();
+    a.ensure(&id);
+    a.set_route(&id, Some("10.0.0.3".parse().unwrap()), 0, true);
+    let term = a.session_started(&id, SessionKind::Terminal, 100);
+    let watch = a.session_started(&id, SessionKind::Watch, 100);
+    let r = a.report(&id, 0, 10_000);
+    assert_eq!(r.sessions.get(&SessionKind::Terminal), Some(&1));
+    assert_eq!(r.last_source, Some(ActivitySource::Agent));
+    assert!(!a.try_retire(&id, 10_000, 0, 1000), "a terminal holds it");
+    drop(term);
+    assert!(
+        !a.try_retire(&id, 10_000, 0, 1000),
+        "the watch still holds it"
+    );
+    drop(watch); // the clock reads 500: that is the last activity
+    assert!(a.report(&id, 0, 10_000).sessions.is_empty());
+    assert!(!a.try_retire(&id, 1_000, 0, 1000), "idle only 500 ms");
+    assert!(a.try_retire(&id, 1_500, 0, 1000));
+}
