@@ -24,6 +24,15 @@ pub enum ErrorCode {
     /// The sandbox runs but the app did not accept connections on the port in time.
     AppNotReady,
     RuntimeUnavailable,
+    /// The in-sandbox agent did not answer (it restarts by itself; retry).
+    AgentUnavailable,
+    /// The target is of the wrong kind or state (a directory where a file is expected, stdin to
+    /// a process started without it, a path through a symlink).
+    FailedPrecondition,
+    /// A limit of the request was exceeded (too many entries listed, a message too large).
+    LimitExceeded,
+    /// The sandbox's disk has no room for the write.
+    InsufficientStorage,
     Internal,
 }
 
@@ -43,6 +52,10 @@ impl ErrorCode {
             ErrorCode::SandboxError => 503,
             ErrorCode::AppNotReady => 503,
             ErrorCode::RuntimeUnavailable => 503,
+            ErrorCode::AgentUnavailable => 503,
+            ErrorCode::FailedPrecondition => 409,
+            ErrorCode::LimitExceeded => 422,
+            ErrorCode::InsufficientStorage => 507,
             ErrorCode::Internal => 500,
         }
     }
@@ -54,6 +67,7 @@ impl ErrorCode {
             ErrorCode::Capacity
                 | ErrorCode::AppNotReady
                 | ErrorCode::RuntimeUnavailable
+                | ErrorCode::AgentUnavailable
                 | ErrorCode::Internal
         )
     }
@@ -72,6 +86,10 @@ impl ErrorCode {
             ErrorCode::SandboxError => "sandbox_error",
             ErrorCode::AppNotReady => "app_not_ready",
             ErrorCode::RuntimeUnavailable => "runtime_unavailable",
+            ErrorCode::AgentUnavailable => "agent_unavailable",
+            ErrorCode::FailedPrecondition => "failed_precondition",
+            ErrorCode::LimitExceeded => "limit_exceeded",
+            ErrorCode::InsufficientStorage => "insufficient_storage",
             ErrorCode::Internal => "internal",
         }
     }
