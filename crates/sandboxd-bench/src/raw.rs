@@ -60,6 +60,7 @@ pub struct Raw {
     image: String,
     limits: Limits,
     init: PathBuf,
+    agent: PathBuf,
     homes: PathBuf,
     next: AtomicU64,
     /// Removals on the raw network happen one at a time, as sandboxd's do.
@@ -67,7 +68,7 @@ pub struct Raw {
 }
 
 impl Raw {
-    /// Create the raw network and write our init where containers can mount it.
+    /// Create the raw network and write our binaries where containers can mount them.
     pub async fn setup(
         docker: Docker,
         instance: &str,
@@ -92,7 +93,9 @@ impl Raw {
             .create_network(opts)
             .await
             .with_context(|| format!("creating network {network}"))?;
-        let init = binaries::install(&dir.join("raw-bin")).context("writing the init")?;
+        let bin = dir.join("raw-bin");
+        let init = binaries::INIT.install(&bin).context("writing the init")?;
+        let agent = binaries::AGENT.install(&bin).context("writing the agent")?;
         let homes = dir.join("raw-homes");
         std::fs::create_dir_all(&homes)?;
         Ok(Raw {
@@ -102,6 +105,7 @@ impl Raw {
             image: image.to_string(),
             limits,
             init,
+            agent,
             homes,
             next: AtomicU64::new(0),
             removals: tokio::sync::Mutex::new(()),
@@ -150,10 +154,12 @@ impl Raw {
             last_active_at_ms: 0,
             last_error: None,
         };
-        let spec = container::spec(name.clone(), &sb, l.nofile, INIT_GRACE_MS);
+        // No agent token: the raw baseline never talks to the agent.
+        let spec = container::spec(name.clone(), &sb, l.nofile, INIT_GRACE_MS, None);
         let host = HostPaths {
             workspace: home,
             init: self.init.clone(),
+            agent: self.agent.clone(),
         };
         let labels = HashMap::from([(BENCH_LABEL.to_string(), self.instance.clone())]);
         let config = container_config(&spec, &host, &self.network, labels);

@@ -11,7 +11,10 @@
 //! path is remapped so the same sources give the same bytes.
 //!
 //! Used by `sandboxd-runtime/build.rs` (the sandbox init) and
-//! `sandboxd-testkit/build.rs` (the test fixture).
+//! `sandboxd-testkit/build.rs` (the test fixture). A crate with dependencies
+//! (the agent) cannot be built this way; [`nested`] builds it with cargo.
+
+pub mod nested;
 
 use std::env;
 use std::ffi::{OsStr, OsString};

@@ -1,6 +1,7 @@
 //! The sandboxd core: the sandbox model, its state machine, the rules for ids, input and preview
 //! host names. Nothing in this crate performs I/O; every other crate builds on these types.
 
+pub mod agent_token;
 pub mod egress;
 pub mod error;
 pub mod host;
@@ -11,6 +12,7 @@ pub mod spec;
 pub mod status;
 pub mod time;
 
+pub use agent_token::{AgentToken, AGENT_TOKEN_BYTES};
 pub use egress::{Egress, EgressSchema};
 pub use error::{ErrorCode, ValidationError};
 pub use host::{parse_preview_host, PreviewTarget};

@@ -6,13 +6,20 @@ mod naming;
 
 pub use naming::{name, NameKey};
 
-use sandboxd_core::Sandbox;
+use sandboxd_core::{AgentToken, Sandbox};
 use sandboxd_runtime::{ContainerSpec, Identity, Limits, OurBinary, Scratch, INIT_PATH};
 
 pub const HOME: &str = "/home/sandbox";
 
-/// The spec of a record, for a container called `name` (see [`name`]).
-pub fn spec(name: String, sb: &Sandbox, nofile: u64, stop_grace_ms: u64) -> ContainerSpec {
+/// The spec of a record, for a container called `name` (see [`name`]), whose agent accepts
+/// `agent_token` (none: the agent refuses everything but its health check).
+pub fn spec(
+    name: String,
+    sb: &Sandbox,
+    nofile: u64,
+    stop_grace_ms: u64,
+    agent_token: Option<&AgentToken>,
+) -> ContainerSpec {
     let mut env: Vec<String> = sb.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     env.push(format!("HOME={HOME}"));
     env.push("USER=sandbox".into());
@@ -20,6 +27,10 @@ pub fn spec(name: String, sb: &Sandbox, nofile: u64, stop_grace_ms: u64) -> Cont
     env.push(format!("SANDBOXD_STOP_GRACE_MS={stop_grace_ms}"));
     if let Some(start) = &sb.start {
         env.push(format!("SANDBOXD_START={start}"));
+    }
+    if let Some(token) = agent_token {
+        // The init removes it from every environment it hands on (see sandboxd-init).
+        env.push(format!("SANDBOXD_AGENT_TOKEN={}", token.expose()));
     }
     let r = &sb.resources;
     let scratch = |path, size_mb, mode| Scratch {
@@ -40,7 +51,7 @@ pub fn spec(name: String, sb: &Sandbox, nofile: u64, stop_grace_ms: u64) -> Cont
         entrypoint: vec![INIT_PATH.to_string()],
         working_dir: HOME.to_string(),
         home: HOME.to_string(),
-        binaries: vec![OurBinary::Init],
+        binaries: OurBinary::ALL.to_vec(),
         scratch: vec![
             scratch("/tmp", r.tmp_mb, 0o1777),
             scratch("/var/tmp", 128, 0o1777),

@@ -102,22 +102,16 @@ impl Engine {
     }
 
     async fn run_exec(&self, id: &SandboxId, cmd: &ExecCommand) -> Result<ExecResult, EngineError> {
-        // With a timeout, our init runs the command in its own process group and kills the
-        // whole group when time is up, so nothing the command started outlives it.
-        let argv = match cmd.timeout_s {
-            Some(t) => {
-                let mut v = vec![
-                    INIT_PATH.to_string(),
-                    "exec".to_string(),
-                    "--timeout-ms".to_string(),
-                    (t * 1000).to_string(),
-                    "--".to_string(),
-                ];
-                v.extend(cmd.cmd.iter().cloned());
-                v
-            }
-            None => cmd.cmd.clone(),
-        };
+        // Every exec goes through our init's exec wrapper: it takes the agent token out of the
+        // environment Docker hands exec'd processes (the container's), and with a timeout it
+        // runs the command in its own process group and kills the whole group when time is up,
+        // so nothing the command started outlives it.
+        let mut argv = vec![INIT_PATH.to_string(), "exec".to_string()];
+        if let Some(t) = cmd.timeout_s {
+            argv.extend(["--timeout-ms".to_string(), (t * 1000).to_string()]);
+        }
+        argv.push("--".to_string());
+        argv.extend(cmd.cmd.iter().cloned());
         let req = ExecRequest {
             container: self.container_name(id),
             cmd: argv,

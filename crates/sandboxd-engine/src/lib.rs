@@ -7,6 +7,7 @@
 
 mod activity;
 mod admission;
+mod agent;
 pub mod clock;
 mod config;
 pub mod container;
@@ -31,6 +32,7 @@ mod tests;
 pub use activity::{
     ActivityReport, ActivitySource, ActivityView, ConnectionGuard, Route, SessionGuard, SessionKind,
 };
+pub use agent::AgentEndpoint;
 pub use config::EngineConfig;
 pub use describe::{ContainerState, Description, LiveState, SandboxQuery};
 pub use error::EngineError;

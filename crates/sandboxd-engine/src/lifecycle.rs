@@ -6,7 +6,7 @@ mod create;
 mod stop;
 
 use crate::activity::ActivitySource;
-use crate::{container, Engine, EngineError};
+use crate::{Engine, EngineError};
 use sandboxd_core::{Sandbox, SandboxId, Status};
 use sandboxd_runtime::{ContainerState, RuntimeError, Seed, WorkspaceState};
 
@@ -165,10 +165,16 @@ impl Engine {
             return Ok(sb);
         }
         let started_at = tokio::time::Instant::now();
+        // A new container needs a new agent token, stored before the runtime is touched.
+        let new_spec = if recreate || !state.exists() || sb.status == Status::Error {
+            Some(self.new_container_spec(&sb).await?)
+        } else {
+            None
+        };
         let result = async {
-            if recreate || !state.exists() || sb.status == Status::Error {
+            if let Some(spec) = &new_spec {
                 self.inner.runtime.remove(&name).await?;
-                self.create_container(&sb).await?;
+                self.create_container_from(&sb, spec).await?;
             }
             self.inner.runtime.start(&name).await
         }
@@ -196,24 +202,23 @@ impl Engine {
         }
     }
 
-    /// Create the container for a record; a workspace that went missing is made again (empty).
-    pub(crate) async fn create_container(&self, sb: &Sandbox) -> Result<(), RuntimeError> {
+    /// Create the container for a record (with a new agent token); a workspace that went
+    /// missing is made again (empty).
+    pub(crate) async fn create_container(&self, sb: &Sandbox) -> Result<(), EngineError> {
+        let spec = self.new_container_spec(sb).await?;
+        Ok(self.create_container_from(sb, &spec).await?)
+    }
+
+    /// Create the container of `spec` (see [`Engine::new_container_spec`]) for a record.
+    async fn create_container_from(
+        &self,
+        sb: &Sandbox,
+        spec: &sandboxd_runtime::ContainerSpec,
+    ) -> Result<(), RuntimeError> {
         let rt = &self.inner.runtime;
         if rt.ensure_workspace(&sb.id).await? == WorkspaceState::Fresh {
             rt.seed_workspace(&sb.id, Seed::Empty).await?;
         }
-        rt.create(&self.container_spec(sb)).await
-    }
-
-    /// The container spec of a record.
-    pub(crate) fn container_spec(&self, sb: &Sandbox) -> sandboxd_runtime::ContainerSpec {
-        let cfg = &self.inner.cfg;
-        let init_grace_ms = cfg.stop_grace.as_millis().saturating_sub(500).max(500) as u64;
-        container::spec(
-            self.container_name(&sb.id),
-            sb,
-            cfg.limits.default.nofile,
-            init_grace_ms,
-        )
+        rt.create(spec).await
     }
 }

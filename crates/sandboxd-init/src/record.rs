@@ -6,8 +6,10 @@
 //! just before it stops the container, so that servers a user started by
 //! hand come back at the next start (relaunched servers are recorded again,
 //! so they keep coming back). Which processes count is decided by
-//! [`select`] from what [`procfs`] reads; PID 1 and the recorder itself are
-//! never recorded, and neither is the start command, whose process group PID
+//! [`select`] from what [`procfs`] reads; PID 1, the agent (any process
+//! running `/.sandboxd/agent`, whose port 49983 is ours) and the recorder
+//! itself never count as listeners (what they started still can), and
+//! neither does the start command, whose process group PID
 //! 1 publishes (see [`crate::start::pgid`]; if it did not, a warning says so
 //! and nothing is left out). The list is written with
 //! [`crate::relaunch::render`] and replaced atomically ([`output`]) at PATH,
@@ -103,7 +105,9 @@ fn record(out: &Path) -> Result<String, String> {
     let start_pgid = start_group();
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let inodes = procfs::listening_inodes()?;
-    let table = procfs::process_table(&inodes, &[1, me])?;
+    let mut ignore = vec![1, me];
+    ignore.extend(procfs::pids_running(Path::new(crate::agent::AGENT_PATH)));
+    let table = procfs::process_table(&inodes, &ignore)?;
     let mut rendered = Vec::new();
     let mut labels = Vec::new();
     // "[\n  " and "\n]\n" around the entries, minus one separator (below).
@@ -197,6 +201,14 @@ mod tests {
         ] {
             assert!(parse_str(bad).is_err(), "accepted {bad:?}");
         }
+    }
+
+    #[test]
+    fn finds_processes_by_program() {
+        let me = i32::try_from(std::process::id()).expect("pid fits");
+        let exe = std::env::current_exe().expect("own exe");
+        assert!(procfs::pids_running(&exe).contains(&me));
+        assert!(procfs::pids_running(Path::new("/nonexistent/agent")).is_empty());
     }
 
     #[test]

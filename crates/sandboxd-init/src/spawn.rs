@@ -3,7 +3,8 @@
 //! inherits stdout/stderr (Docker's log), and starts with an empty signal
 //! mask and default dispositions. The one exception is exec mode's command,
 //! which also inherits stdin (the `docker exec` session's), along with the
-//! wrapper's environment and working directory.
+//! wrapper's environment and working directory; and the agent, whose stdin
+//! is a pipe that carries its token line and is then closed.
 //!
 //! The signal state is reset explicitly in the child before exec
 //! ([`sys::reset_signal_state`]): the init blocks the signals it waits for,
@@ -13,7 +14,7 @@
 //! (or exec mode's wait loop) reaps them by pid.
 
 use std::ffi::{OsStr, OsString};
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -54,7 +55,30 @@ pub fn exact(argv: &[String], env: &[(String, String)], cwd: Option<&Path>) -> i
     launch(cmd, Stdio::null())
 }
 
-fn launch(mut cmd: Command, stdin: Stdio) -> io::Result<i32> {
+/// Runs the agent at `path` with no arguments in `/`, writes `token_line`
+/// (if any) into its stdin pipe and closes it. The line is at most a few
+/// hundred bytes, below the pipe's atomic size, so the write never blocks;
+/// if the agent is already gone the failed write is only logged.
+pub fn agent(path: &Path, token_line: Option<&[u8]>) -> io::Result<i32> {
+    let mut cmd = Command::new(path);
+    cmd.current_dir("/");
+    let mut child = prepare(cmd, Stdio::piped()).spawn()?;
+    if let (Some(mut stdin), Some(line)) = (child.stdin.take(), token_line) {
+        if let Err(err) = stdin.write_all(line) {
+            crate::log::log!("cannot hand the agent its token: {err}");
+        }
+    }
+    // Dropping `child` (and its stdin) closes our end of the pipe; the main
+    // loop reaps the process by pid.
+    i32::try_from(child.id()).map_err(|_| io::Error::other("child pid out of range"))
+}
+
+fn launch(cmd: Command, stdin: Stdio) -> io::Result<i32> {
+    let child = prepare(cmd, stdin).spawn()?;
+    i32::try_from(child.id()).map_err(|_| io::Error::other("child pid out of range"))
+}
+
+fn prepare(mut cmd: Command, stdin: Stdio) -> Command {
     cmd.process_group(0)
         .stdin(stdin)
         .stdout(Stdio::inherit())
@@ -62,6 +86,5 @@ fn launch(mut cmd: Command, stdin: Stdio) -> io::Result<i32> {
     // SAFETY: the hook runs between fork and exec and only makes
     // async-signal-safe calls (see `sys::reset_signal_state`).
     unsafe { cmd.pre_exec(sys::reset_signal_state) };
-    let child = cmd.spawn()?;
-    i32::try_from(child.id()).map_err(|_| io::Error::other("child pid out of range"))
+    cmd
 }

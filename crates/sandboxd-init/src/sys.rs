@@ -10,6 +10,10 @@
 //! 128 bytes, `struct timespec` is two 64-bit words, and signal numbers follow
 //! the generic Linux ABI.
 
+mod environ;
+
+pub use environ::take_secret;
+
 use std::ffi::{c_int, c_long, c_void};
 use std::io;
 use std::os::unix::process::ExitStatusExt;

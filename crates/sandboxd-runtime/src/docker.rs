@@ -122,7 +122,8 @@ impl DockerRuntime {
         let s = self.storage()?;
         Ok(HostPaths {
             workspace: workspace::path(&s.workspaces, sandbox),
-            init: crate::binaries::installed_path(&s.bin),
+            init: crate::binaries::INIT.installed_path(&s.bin),
+            agent: crate::binaries::AGENT.installed_path(&s.bin),
         })
     }
 }
@@ -179,7 +180,7 @@ impl Runtime for DockerRuntime {
         let s = self.storage()?.clone();
         blocking("installing our binaries".into(), move || {
             std::fs::create_dir_all(&s.workspaces)?;
-            crate::binaries::install(&s.bin).map(|_| ())
+            crate::binaries::install_all(&s.bin)
         })
         .await
     }

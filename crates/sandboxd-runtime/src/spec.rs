@@ -9,6 +9,10 @@ use sandboxd_core::{Egress, SandboxId};
 pub const BINARIES_DIR: &str = "/.sandboxd";
 /// Where the init is inside every sandbox: the entrypoint, and the tool timed execs go through.
 pub const INIT_PATH: &str = "/.sandboxd/init";
+/// Where the agent is inside every sandbox; the init starts and supervises it.
+pub const AGENT_PATH: &str = "/.sandboxd/agent";
+/// The TCP port the agent listens on, on the container's own interface.
+pub const AGENT_PORT: u16 = 49983;
 /// Where images keep the skeleton of a new home directory.
 pub const SKELETON_DIR: &str = "/etc/sandboxd/skel";
 
@@ -37,13 +41,19 @@ impl Identity {
 pub enum OurBinary {
     /// `sandboxd-init`, PID 1.
     Init,
+    /// `sandboxd-agent`, started and supervised by the init.
+    Agent,
 }
 
 impl OurBinary {
+    /// Every one of them; a sandbox gets all of them.
+    pub const ALL: [OurBinary; 2] = [OurBinary::Init, OurBinary::Agent];
+
     /// The path inside the sandbox.
     pub fn path(self) -> &'static str {
         match self {
             OurBinary::Init => INIT_PATH,
+            OurBinary::Agent => AGENT_PATH,
         }
     }
 }

@@ -8,7 +8,7 @@ mod migrate;
 mod row;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use sandboxd_core::{Sandbox, SandboxId};
+use sandboxd_core::{AgentToken, Sandbox, SandboxId};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,8 @@ pub enum StoreError {
     Corrupt { id: String, reason: String },
     #[error("store task failed: {0}")]
     Join(String),
+    #[error("no stored sandbox {id}")]
+    NotFound { id: String },
     #[error("store lock poisoned")]
     Poisoned,
     #[error("{path} is in use by another sandboxd process; stop it or choose another --data-dir")]
@@ -231,6 +233,49 @@ impl Store {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    /// Store the agent token of the sandbox's newest container (`put` keeps it; tombstones drop it).
+    pub async fn set_agent_token(
+        &self,
+        id: &SandboxId,
+        token: &AgentToken,
+    ) -> Result<(), StoreError> {
+        let id = id.as_str().to_string();
+        let token = token.expose().to_string();
+        self.call(move |c| {
+            let changed = c.execute(
+                "UPDATE sandboxes SET agent_token = ?2 WHERE id = ?1",
+                params![id, token],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound { id });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The agent token of the sandbox's newest container, if any (none: no such sandbox, a
+    /// tombstone, or no container since tokens were introduced).
+    pub async fn agent_token(&self, id: &SandboxId) -> Result<Option<AgentToken>, StoreError> {
+        let id = id.as_str().to_string();
+        self.call(move |c| {
+            let stored: Option<Option<String>> = c
+                .query_row(
+                    "SELECT agent_token FROM sandboxes WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let corrupt = || StoreError::Corrupt {
+                id: id.clone(),
+                reason: "agent_token is not a token".into(),
+            };
+            let parse = |text: String| AgentToken::parse(&text).ok_or_else(corrupt);
+            stored.flatten().map(parse).transpose()
         })
         .await
     }

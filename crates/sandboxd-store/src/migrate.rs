@@ -25,6 +25,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sandboxes_status ON sandboxes(status);",
     // 2: per-sandbox egress policy (rows from before it are `open`, as they behaved).
     "ALTER TABLE sandboxes ADD COLUMN egress TEXT NOT NULL DEFAULT 'open';",
+    // 3: the access token of the sandbox's agent, rotated with every container (issue 8). Not
+    // part of the sandbox record: only `set_agent_token`/`agent_token` read or write it.
+    "ALTER TABLE sandboxes ADD COLUMN agent_token TEXT;",
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -104,11 +104,23 @@ impl RawRow {
         })
     }
 
+    /// Insert the row, or update every record column of an existing one. The agent token
+    /// column is not part of the record: an update keeps it, except that a tombstone drops it
+    /// (a deleted sandbox has no agent, and a tombstone is kept forever).
     pub(crate) fn upsert(&self, c: &Connection) -> rusqlite::Result<usize> {
+        let updates: Vec<String> = COLUMNS
+            .split(',')
+            .map(str::trim)
+            .filter(|column| *column != "id")
+            .map(|column| format!("{column} = excluded.{column}"))
+            .collect();
         c.execute(
             &format!(
-                "INSERT OR REPLACE INTO sandboxes ({COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                "INSERT INTO sandboxes ({COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                 ON CONFLICT(id) DO UPDATE SET {}, agent_token = CASE \
+                 WHEN excluded.status = ?16 THEN NULL ELSE sandboxes.agent_token END",
+                updates.join(", ")
             ),
             params![
                 self.id,
@@ -126,6 +138,7 @@ impl RawRow {
                 self.last_active_at_ms,
                 self.last_error,
                 self.egress,
+                Status::Deleted.as_str(),
             ],
         )
     }

@@ -157,3 +157,31 @@ async fn files_are_private_durable_and_tombstones_keep_no_env_values() {
         .unwrap();
     assert_eq!(sync, 2, "synchronous=FULL");
 }
+
+#[tokio::test]
+async fn agent_token_survives_puts_rotates_and_dies_with_the_tombstone() {
+    let store = Store::open_in_memory().unwrap();
+    let id = SandboxId::parse_new("tok").unwrap();
+    let missing = AgentToken::from_random([1; sandboxd_core::AGENT_TOKEN_BYTES]);
+    assert!(matches!(
+        store.set_agent_token(&id, &missing).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let mut sb = sample("tok", 1);
+    store.put(&sb).await.unwrap();
+    assert_eq!(store.agent_token(&id).await.unwrap(), None);
+    let first = AgentToken::from_random([7; sandboxd_core::AGENT_TOKEN_BYTES]);
+    store.set_agent_token(&id, &first).await.unwrap();
+    sb.status = Status::Stopped;
+    store.put(&sb).await.unwrap();
+    assert_eq!(store.agent_token(&id).await.unwrap(), Some(first));
+    let second = AgentToken::from_random([9; sandboxd_core::AGENT_TOKEN_BYTES]);
+    store.set_agent_token(&id, &second).await.unwrap();
+    assert_eq!(store.agent_token(&id).await.unwrap(), Some(second));
+    // The record itself never carries it.
+    let row = store.get(&id).await.unwrap().unwrap();
+    assert!(!format!("{row:?}").contains(&"09".repeat(32)));
+    sb.status = Status::Deleted;
+    store.put(&sb).await.unwrap();
+    assert_eq!(store.agent_token(&id).await.unwrap(), None);
+}

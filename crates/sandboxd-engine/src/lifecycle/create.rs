@@ -111,7 +111,7 @@ impl Engine {
         // A container left by a crash under this name would block the create.
         rt.remove(&name).await?;
         *fresh_workspace = rt.ensure_workspace(&sb.id).await? == WorkspaceState::Fresh;
-        rt.create(&self.container_spec(sb)).await?;
+        rt.create(&self.new_container_spec(sb).await?).await?;
         if *fresh_workspace {
             rt.seed_workspace(&sb.id, Seed::Skeleton { container: &name })
                 .await?;

@@ -8,6 +8,7 @@
 //!   `socket:[INODE]` for such an inode; a pid whose fd directory cannot be
 //!   read (another user's, or gone) does not listen.
 //! - ppid and pgid: fields 4 and 5 of `/proc/PID/stat`.
+//! - Which program a process runs: the `/proc/PID/exe` link.
 //! - What to relaunch: argv from `/proc/PID/cmdline`, the environment from
 //!   `/proc/PID/environ` (both NUL-separated), the working directory from
 //!   the `/proc/PID/cwd` link. An empty cmdline (zombie) means nothing to
@@ -19,6 +20,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ffi::OsStr;
 use std::io::ErrorKind;
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use super::select::Proc;
 use crate::log::log;
@@ -93,6 +95,20 @@ pub fn process_table(
         );
     }
     Ok(table)
+}
+
+/// Pids whose `/proc/PID/exe` link is `program` (unreadable ones are not).
+pub fn pids_running(program: &Path) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == program)
+        })
+        .collect()
 }
 
 /// Whether one of `pid`'s open files is one of the `sockets`.

@@ -19,12 +19,14 @@ use std::path::PathBuf;
 pub struct HostPaths {
     pub workspace: PathBuf,
     pub init: PathBuf,
+    pub agent: PathBuf,
 }
 
 impl HostPaths {
     fn binary(&self, b: OurBinary) -> &PathBuf {
         match b {
             OurBinary::Init => &self.init,
+            OurBinary::Agent => &self.agent,
         }
     }
 }
