@@ -43,7 +43,7 @@ pub async fn serve(agent: Arc<Agent>, method: &str, req: Request<Incoming>) -> R
                 req,
                 KEEPALIVE,
                 move |r: StartRequest, meta, sink| async move {
-                    let proc = spawn::start(&agent, r, meta.deadline)?;
+                    let proc = spawn::start(&agent, r, meta.deadline).await?;
                     proc.output.follow(proc.pid, 1, &sink).await;
                     Ok(())
                 },

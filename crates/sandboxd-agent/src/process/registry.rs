@@ -3,8 +3,8 @@
 //! only; `Connect` also finds the last [`KEEP_EXITED`] exited ones (their
 //! rings cut to `output::EXITED_CAP` at the end) so a late subscriber still
 //! gets the end. Tags are unique among running processes, and at most
-//! [`MAX_RUNNING`] run at once; both are checked under the same lock that
-//! admits the new process, so two racing starts cannot both pass.
+//! [`MAX_RUNNING`] run at once; both are checked when a start reserves its
+//! [`Slot`] (held while it forks), so two racing starts cannot both pass.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -62,6 +62,8 @@ impl Proc {
 #[derive(Debug, Default)]
 struct Inner {
     running: HashMap<u32, Arc<Proc>>,
+    /// Tags (or none) of processes being spawned.
+    reserved: Vec<Option<String>>,
     exited: VecDeque<Arc<Proc>>,
 }
 
@@ -69,6 +71,29 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct Registry {
     inner: Mutex<Inner>,
+}
+
+/// A place held in the registry while a process is spawned.
+#[derive(Debug)]
+pub struct Slot<'a> {
+    registry: &'a Registry,
+    tag: Option<String>,
+}
+
+impl Slot<'_> {
+    /// Records the spawned process as running, in this slot's place.
+    pub fn fill(self, proc: Arc<Proc>) {
+        self.registry.lock().running.insert(proc.pid, proc);
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.registry.lock();
+        if let Some(i) = inner.reserved.iter().position(|t| *t == self.tag) {
+            inner.reserved.swap_remove(i);
+        }
+    }
 }
 
 fn unknown(sel: &ProcessSelector) -> RpcError {
@@ -86,35 +111,34 @@ impl Registry {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Checks the cap and the tag, then runs `spawn` and records its process,
-    /// all under one lock (spawning is a fork+exec, not a wait on the child).
-    pub fn admit(
-        &self,
-        tag: Option<&str>,
-        spawn: impl FnOnce() -> Result<Arc<Proc>, RpcError>,
-    ) -> Result<Arc<Proc>, RpcError> {
+    /// Checks the cap and the tag and holds a place for the new process
+    /// until it is [`Slot::fill`]ed (or the slot dropped, when the spawn failed).
+    pub fn reserve(&self, tag: Option<&str>) -> Result<Slot<'_>, RpcError> {
         let mut inner = self.lock();
-        if inner.running.len() >= MAX_RUNNING {
+        if inner.running.len() + inner.reserved.len() >= MAX_RUNNING {
             return Err(RpcError::new(
                 Code::ResourceExhausted,
                 format!("{MAX_RUNNING} processes are already running"),
             ));
         }
         if let Some(tag) = tag {
-            if inner
+            let taken = inner
                 .running
                 .values()
                 .any(|p| p.tag.as_deref() == Some(tag))
-            {
+                || inner.reserved.iter().any(|t| t.as_deref() == Some(tag));
+            if taken {
                 return Err(RpcError::new(
                     Code::AlreadyExists,
                     format!("a running process is already tagged {tag:?}"),
                 ));
             }
         }
-        let proc = spawn()?;
-        inner.running.insert(proc.pid, proc.clone());
-        Ok(proc)
+        inner.reserved.push(tag.map(String::from));
+        Ok(Slot {
+            registry: self,
+            tag: tag.map(String::from),
+        })
     }
 
     /// A running process.
@@ -148,14 +172,46 @@ impl Registry {
         all
     }
 
-    /// Moves `pid` to the exited list (called once it was reaped).
-    pub fn exited(&self, pid: u32) {
+    /// Moves `proc` to the exited list (called once it was reaped). Only
+    /// this very entry moves: a new process that already reused the pid
+    /// stays running.
+    pub fn exited(&self, proc: &Arc<Proc>) {
         let mut inner = self.lock();
-        if let Some(proc) = inner.running.remove(&pid) {
+        let same = inner
+            .running
+            .get(&proc.pid)
+            .is_some_and(|p| Arc::ptr_eq(p, proc));
+        if let Some(proc) = same.then(|| inner.running.remove(&proc.pid)).flatten() {
             inner.exited.push_back(proc);
             while inner.exited.len() > KEEP_EXITED {
                 inner.exited.pop_front();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_enforce_the_cap_and_unique_tags() {
+        let registry = Registry::default();
+        let tagged = registry.reserve(Some("web")).unwrap();
+        let err = registry.reserve(Some("web")).unwrap_err();
+        assert_eq!(
+            err.code,
+            Code::AlreadyExists,
+            "a tag being spawned is taken"
+        );
+        let mut slots: Vec<Slot<'_>> = (1..MAX_RUNNING)
+            .map(|_| registry.reserve(None).unwrap())
+            .collect();
+        let err = registry.reserve(None).unwrap_err();
+        assert_eq!(err.code, Code::ResourceExhausted);
+        slots.pop();
+        drop(tagged);
+        let again = registry.reserve(Some("web"));
+        assert!(again.is_ok(), "dropped slots free their place and tag");
     }
 }

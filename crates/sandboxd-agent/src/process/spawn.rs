@@ -33,16 +33,22 @@ const CHUNK: usize = 32 << 10;
 /// `TERM` of a terminal whose caller did not choose one.
 const DEFAULT_TERM: &str = "xterm-256color";
 
-/// What the admitted child still needs once it is registered.
+/// A child just forked, with the parent's ends of its stdio.
 struct Spawned {
     child: Child,
+    pid: u32,
+    cwd: PathBuf,
+    pty: Option<Arc<Pty>>,
+    stdin: Option<tokio::process::ChildStdin>,
     stdout: Option<tokio::process::ChildStdout>,
     stderr: Option<tokio::process::ChildStderr>,
 }
 
 /// Starts `req`'s process, registers it and leaves it running under its
 /// supervisor; `deadline` (the call's `Connect-Timeout-Ms`) bounds its life.
-pub fn start(
+/// The cwd check, terminal setup and fork+exec run on a blocking thread
+/// while a registry slot (cap and tag) is held for the process.
+pub async fn start(
     agent: &Arc<Agent>,
     req: StartRequest,
     deadline: Option<Duration>,
@@ -50,6 +56,49 @@ pub fn start(
     if req.process.cmd.is_empty() {
         return Err(RpcError::invalid("process.cmd is empty"));
     }
+    let slot = agent.processes.reserve(req.tag.as_deref())?;
+    let (task_agent, task_req) = (agent.clone(), req.clone());
+    let mut spawned = tokio::task::spawn_blocking(move || spawn_child(&task_agent, &task_req))
+        .await
+        .map_err(|e| RpcError::internal(format!("the spawn task failed: {e}")))??;
+    let input = match (&spawned.pty, spawned.stdin.take()) {
+        (Some(pty), _) => Input::Pty(pty.clone()),
+        (None, Some(stdin)) => Input::Stdin(tokio::sync::Mutex::new(Some(stdin))),
+        (None, None) => Input::None,
+    };
+    let proc = Arc::new(Proc {
+        pid: spawned.pid,
+        tag: req.tag,
+        config: ProcessConfig {
+            cwd: Some(spawned.cwd.to_string_lossy().into_owned()),
+            ..req.process
+        },
+        input,
+        output: Output::new(RUNNING_CAP),
+    });
+    slot.fill(proc.clone());
+    let mut readers = Vec::new();
+    if let Some(pty) = spawned.pty {
+        readers.push(tokio::spawn(pump_pty(pty, proc.clone())));
+    }
+    if let Some(out) = spawned.stdout {
+        readers.push(tokio::spawn(pump(out, proc.clone(), Data::Stdout)));
+    }
+    if let Some(err) = spawned.stderr {
+        readers.push(tokio::spawn(pump(err, proc.clone(), Data::Stderr)));
+    }
+    tokio::spawn(supervise(
+        agent.clone(),
+        proc.clone(),
+        spawned.child,
+        readers,
+        deadline,
+    ));
+    Ok(proc)
+}
+
+/// Checks the cwd, opens the terminal if asked, forks and execs. Blocking.
+fn spawn_child(agent: &Agent, req: &StartRequest) -> Result<Spawned, RpcError> {
     let cwd = resolve_cwd(agent, req.process.cwd.as_deref())?;
     let defaults = agent.defaults();
     let mut cmd = Command::new(&req.process.cmd);
@@ -85,62 +134,24 @@ pub fn start(
     unsafe {
         cmd.pre_exec(move || pty::become_session_leader(with_tty));
     }
-    let config = ProcessConfig {
-        cwd: Some(cwd.to_string_lossy().into_owned()),
-        ..req.process.clone()
-    };
-    let mut spawned = None;
-    let proc = agent.processes.admit(req.tag.as_deref(), || {
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| RpcError::from_io(&e, &format!("start {:?}", req.process.cmd)))?;
-        let pid = child
-            .id()
-            .ok_or_else(|| RpcError::internal("the child has no pid"))?;
-        let input = match (&pty, child.stdin.take()) {
-            (Some(pty), _) => Input::Pty(pty.clone()),
-            (None, Some(stdin)) => Input::Stdin(tokio::sync::Mutex::new(Some(stdin))),
-            (None, None) => Input::None,
-        };
-        let proc = Arc::new(Proc {
-            pid,
-            tag: req.tag.clone(),
-            config,
-            input,
-            output: Output::new(RUNNING_CAP),
-        });
-        spawned = Some(Spawned {
-            stdout: child.stdout.take(),
-            stderr: child.stderr.take(),
-            child,
-        });
-        Ok(proc)
-    })?;
-    // The command holds the parent's copies of the slave; they must close
-    // now so the master reads EOF once the child's side is gone.
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| RpcError::from_io(&e, &format!("start {:?}", req.process.cmd)))?;
+    // `cmd` holds the parent's copies of the slave; they close when it drops
+    // here, so the master reads EOF once the child's side is gone.
     drop(cmd);
-    let Some(spawned) = spawned else {
-        // `admit` returned Ok, so the closure ran and filled `spawned`.
-        return Err(RpcError::internal("spawned process lost"));
+    let Some(pid) = child.id() else {
+        return Err(RpcError::internal("the child has no pid"));
     };
-    let mut readers = Vec::new();
-    if let Some(pty) = pty {
-        readers.push(tokio::spawn(pump_pty(pty, proc.clone())));
-    }
-    if let Some(out) = spawned.stdout {
-        readers.push(tokio::spawn(pump(out, proc.clone(), Data::Stdout)));
-    }
-    if let Some(err) = spawned.stderr {
-        readers.push(tokio::spawn(pump(err, proc.clone(), Data::Stderr)));
-    }
-    tokio::spawn(supervise(
-        agent.clone(),
-        proc.clone(),
-        spawned.child,
-        readers,
-        deadline,
-    ));
-    Ok(proc)
+    Ok(Spawned {
+        pid,
+        cwd,
+        pty,
+        stdin: child.stdin.take(),
+        stdout: child.stdout.take(),
+        stderr: child.stderr.take(),
+        child,
+    })
 }
 
 fn resolve_cwd(agent: &Agent, cwd: Option<&str>) -> Result<PathBuf, RpcError> {
@@ -199,7 +210,7 @@ async fn supervise(
         },
     };
     // Reaped: no longer running, so no signal can reach a reused pid.
-    agent.processes.exited(proc.pid);
+    agent.processes.exited(&proc);
     let drained = futures_util::future::join_all(readers.iter_mut());
     if tokio::time::timeout(DRAIN, drained).await.is_err() {
         readers.iter().for_each(JoinHandle::abort);
