@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{client, finish, input, sh, started, CONNECT, START};
+use super::{client, finish, input, sh, started, stdout_of, CONNECT, START};
 use crate::connect::tests::Item;
 
 #[tokio::test]
@@ -63,4 +63,24 @@ async fn bad_inputs_are_refused_with_clear_codes() {
     let kill = json!({"process": {"tag": "bad-inputs"}, "signal": "SIGNAL_SIGKILL"});
     assert_eq!(c.unary("/process.Process/SendSignal", kill).await.0, 200);
     assert_eq!(finish(&mut s).await.1["status"], "signal: killed");
+}
+
+#[tokio::test]
+async fn a_background_grandchild_holding_the_pipe_does_not_hold_the_end() {
+    let (c, _agent) = client().await;
+    let began = std::time::Instant::now();
+    let mut s = c.stream(START, vec![sh("sleep 20 & echo hi")], &[]).await;
+    let pid = started(&mut s).await;
+    let (msgs, end, _) = finish(&mut s).await;
+    assert_eq!(
+        (stdout_of(&msgs).as_str(), &end["exitCode"]),
+        ("hi\n", &json!(0))
+    );
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(10),
+        "end waited for sleep"
+    );
+    // The grandchild is still in the group; clean it up.
+    // SAFETY: kill touches no memory; the group is the one this test started.
+    unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
 }
