@@ -155,10 +155,16 @@ pub enum Event {
     Keepalive(KeepAlive),
 }
 
-/// `StartResponse` and `ConnectResponse` (same shape).
+/// `StartResponse` and `ConnectResponse` (same shape), plus two
+/// sandboxd-private fields E2B's SDKs ignore: `seq`, the event's place in
+/// its process's output (0 for `start`, then 1, 2, … up to `end`), and
+/// `gap`, set on the first event after events the subscriber never got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventResponse {
     pub event: Event,
+    pub seq: u64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub gap: bool,
 }
 
 /// The keepalive message of process streams, pre-encoded.
@@ -196,22 +202,24 @@ mod tests {
     fn events_encode_as_the_sdk_reads_them() {
         let e = EventResponse {
             event: Event::Data(Output::Stdout(b"hi".to_vec())),
+            seq: 3,
+            gap: true,
         };
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
-            r#"{"event":{"data":{"stdout":"aGk="}}}"#
+            r#"{"event":{"data":{"stdout":"aGk="}},"seq":3,"gap":true}"#
         );
         let e = EventResponse {
             event: Event::Start { pid: 7 },
+            seq: 0,
+            gap: false,
         };
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
-            r#"{"event":{"start":{"pid":7}}}"#
+            r#"{"event":{"start":{"pid":7}},"seq":0}"#
         );
         let ka: serde_json::Value = serde_json::from_str(KEEPALIVE).unwrap();
-        let e = EventResponse {
-            event: Event::Keepalive(KeepAlive {}),
-        };
-        assert_eq!(serde_json::to_value(&e).unwrap(), ka);
+        let ka_event = serde_json::to_value(Event::Keepalive(KeepAlive {})).unwrap();
+        assert_eq!(ka["event"], ka_event);
     }
 }
