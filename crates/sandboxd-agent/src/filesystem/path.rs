@@ -179,7 +179,10 @@ mod tests {
         assert_eq!(r.resolve("").unwrap(), dir.path());
         assert!(matches!(r.resolve("../x"), Err(PathError::Invalid(_))));
         assert!(matches!(r.resolve("/etc"), Err(PathError::Invalid(_))));
-        assert!(matches!(r.resolve("link/passwd"), Err(PathError::Symlink(_))));
+        assert!(matches!(
+            r.resolve("link/passwd"),
+            Err(PathError::Symlink(_))
+        ));
         assert!(matches!(r.resolve("link"), Err(PathError::Symlink(_))));
         let e2b = Resolver {
             workdir: "/home/u".into(),

@@ -100,7 +100,13 @@ impl Watch {
             }
             let inotify = Inotify::init().map_err(|e| RpcError::from_io(&e, "inotify"))?;
             let mut dirs = HashMap::new();
-            add_tree(&mut inotify.watches(), &mut dirs, &root, PathBuf::new(), recursive)?;
+            add_tree(
+                &mut inotify.watches(),
+                &mut dirs,
+                &root,
+                PathBuf::new(),
+                recursive,
+            )?;
             Ok((inotify, dirs, root))
         })
         .await?;
