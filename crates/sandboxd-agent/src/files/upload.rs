@@ -201,20 +201,25 @@ fn write_blocking(
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
         .map_err(|e| io(e, tmp.path()))?;
     {
-        let mut out: Box<dyn Write> = if gzip {
-            Box::new(flate2::write::GzDecoder::new(tmp.as_file()))
-        } else {
-            Box::new(tmp.as_file())
-        };
+        let mut gz = gzip.then(|| flate2::write::GzDecoder::new(tmp.as_file()));
         loop {
-            match rx.blocking_recv() {
-                Some(Chunk::Data(bytes)) => out.write_all(&bytes).map_err(|e| bad(e, &path))?,
+            let bytes = match rx.blocking_recv() {
+                Some(Chunk::Data(bytes)) => bytes,
                 Some(Chunk::Done) => break,
                 // The client went away: the temp file is dropped (removed).
                 None => return Err(RpcError::new(Code::Aborted, "the upload was cut short")),
+            };
+            match gz.as_mut() {
+                Some(gz) => gz.write_all(&bytes),
+                None => tmp.as_file().write_all(&bytes),
             }
+            .map_err(|e| bad(e, &path))?;
         }
-        out.flush().map_err(|e| bad(e, &path))?;
+        // try_finish also checks the gzip trailer, so a truncated or
+        // non-gzip body is refused.
+        if let Some(gz) = gz.as_mut() {
+            gz.try_finish().map_err(|e| bad(e, &path))?;
+        }
     }
     for (key, value) in xattrs {
         set_xattr(tmp.path(), key, value);
@@ -227,14 +232,13 @@ fn write_blocking(
     })
 }
 
-/// A write error: bad gzip data is the client's fault, the rest is I/O.
+/// A write error: an OS error is I/O (e.g. a full disk → 507); anything
+/// else comes from the gzip decoder and is the client's corrupt body.
 fn bad(err: std::io::Error, path: &Path) -> RpcError {
-    if err.kind() == std::io::ErrorKind::InvalidInput
-        || err.kind() == std::io::ErrorKind::InvalidData
-    {
-        RpcError::invalid(format!("the gzip body is corrupt: {err}"))
-    } else {
+    if err.raw_os_error().is_some() {
         io(err, path)
+    } else {
+        RpcError::invalid(format!("the gzip body is corrupt: {err}"))
     }
 }
 
