@@ -73,8 +73,8 @@ pub async fn serve(agent: Arc<Agent>, method: &str, req: Request<Incoming>) -> R
         "Move" => {
             connect::unary(req, |r: MoveRequest, _| {
                 blocking(move || {
-                    let from = resolver.resolve(&r.source)?;
-                    let to = resolver.resolve(&r.destination)?;
+                    let from = resolver.resolve_below(&r.source)?;
+                    let to = resolver.resolve_below(&r.destination)?;
                     Ok(EntryResponse {
                         entry: ops::rename(&from, &to)?,
                     })
@@ -85,7 +85,7 @@ pub async fn serve(agent: Arc<Agent>, method: &str, req: Request<Incoming>) -> R
         "Remove" => {
             connect::unary(req, |r: PathRequest, _| {
                 blocking(move || {
-                    ops::remove(&resolver.resolve(&r.path)?)?;
+                    ops::remove(&resolver.resolve_below(&r.path)?)?;
                     Ok(Empty {})
                 })
             })

@@ -125,8 +125,10 @@ async fn multipart_gzip_and_errors() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(b"unzipped!").unwrap();
     let req = f.post(Some("z.txt")).header("content-encoding", "gzip");
+    let req = req.header("x-metadata-owner", "bob");
     let (s, v) = status_json(req.body(gz.finish().unwrap()).send().await.unwrap()).await;
     assert_eq!(s, 200, "{v}");
+    assert_eq!(xattr(&root.join("z.txt"), "user.e2b.owner"), b"bob");
     assert_eq!(
         std::fs::read_to_string(root.join("z.txt")).unwrap(),
         "unzipped!"
@@ -155,6 +157,18 @@ async fn multipart_gzip_and_errors() {
     .await;
     assert_eq!(s, 403);
     assert_no_temp_files(root);
+}
+
+/// An xattr's value (empty when absent).
+fn xattr(path: &Path, name: &str) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    let mut buf = vec![0u8; 64];
+    // SAFETY: NUL-terminated strings and a buffer of buf.len() bytes.
+    let len = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    buf.truncate(usize::try_from(len).unwrap_or(0));
+    buf
 }
 
 fn temp_files(dir: &Path) -> Vec<String> {

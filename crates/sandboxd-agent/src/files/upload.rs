@@ -171,7 +171,7 @@ fn write_blocking(
     gzip: bool,
     xattrs: &Xattrs,
 ) -> Result<Written, RpcError> {
-    let mut path = resolver.resolve(raw)?;
+    let mut path = resolver.resolve_below(raw)?;
     if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
         // Only reachable in E2B mode (strict mode refuses symlinks).
         path = std::fs::canonicalize(&path).unwrap_or(path);

@@ -81,6 +81,19 @@ impl Resolver {
         })
     }
 
+    /// Like [`Resolver::resolve`], but in strict mode the root itself is
+    /// refused (invalid_argument): for Remove, Move and upload targets, so
+    /// sandboxd's API can never delete or replace the whole workspace.
+    pub fn resolve_below(&self, raw: &str) -> Result<PathBuf, PathError> {
+        let path = self.resolve(raw)?;
+        if self.root.as_ref() == Some(&path) {
+            return Err(PathError::Invalid(format!(
+                "{raw:?} is the sandbox root itself; name something inside it"
+            )));
+        }
+        Ok(path)
+    }
+
     /// Checks `raw` and returns its absolute form. In strict mode this reads
     /// the filesystem (symlink checks): call it from blocking code.
     pub fn resolve(&self, raw: &str) -> Result<PathBuf, PathError> {
@@ -177,6 +190,7 @@ mod tests {
         };
         assert_eq!(r.resolve("real/new").unwrap(), dir.path().join("real/new"));
         assert_eq!(r.resolve("").unwrap(), dir.path());
+        assert!(matches!(r.resolve_below("."), Err(PathError::Invalid(_))));
         assert!(matches!(r.resolve("../x"), Err(PathError::Invalid(_))));
         assert!(matches!(r.resolve("/etc"), Err(PathError::Invalid(_))));
         assert!(matches!(

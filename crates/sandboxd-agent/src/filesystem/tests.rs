@@ -154,6 +154,9 @@ async fn strict_mode_refusals() {
     .await;
     assert_eq!(s, 412);
     assert!(root.join("ok").exists());
+    let (s, v) = strict(&c, root, "Remove", json!({"path": "."})).await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid_argument")));
+    assert!(root.exists());
     let (s, _) = call(&c, "Stat", json!({"path": "a\u{0}b"})).await;
     assert_eq!(s, 400);
     let (s, _) = call(&c, "MakeDir", json!({"path": "x".repeat(256)})).await;
