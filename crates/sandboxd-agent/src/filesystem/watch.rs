@@ -98,7 +98,12 @@ impl Watch {
                     root.display()
                 )));
             }
-            let inotify = Inotify::init().map_err(|e| RpcError::from_io(&e, "inotify"))?;
+            let inotify = Inotify::init().map_err(|e| {
+                RpcError::new(
+                    Code::ResourceExhausted,
+                    format!("cannot open an inotify instance ({e}); close other watches first"),
+                )
+            })?;
             let mut dirs = HashMap::new();
             add_tree(
                 &mut inotify.watches(),
