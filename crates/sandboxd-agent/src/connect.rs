@@ -215,4 +215,4 @@ pub fn json_bytes<T: Serialize>(msg: &T) -> Result<Bytes, RpcError> {
 }
 
 #[cfg(test)]
-pub mod tests;
+pub(crate) mod tests;

@@ -21,8 +21,6 @@ mod init;
 mod process;
 pub mod proto;
 mod server;
-// Parts of the state serve the services landing next (issue 8).
-#[allow(dead_code)]
 mod state;
 
 use std::net::SocketAddr;

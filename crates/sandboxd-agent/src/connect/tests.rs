@@ -1,8 +1,5 @@
 //! The server and Connect layer over a real loopback socket.
 
-// The client is shared by the services' tests.
-#![allow(dead_code)]
-
 use std::sync::Arc;
 
 use crate::state::{Agent, Identity};
