@@ -1,11 +1,12 @@
 //! The agent in a real sandbox (issue 8): its binary is mounted read-only and executable, the
 //! init supervises it (restarts after exits), and its access token reaches neither exec'd
 //! commands nor the start command nor init's own /proc environ, and is rotated when the
-//! container is re-created. Until the agent's server lands its placeholder exits at once, which
-//! is exactly what exercises the restarts.
+//! container is re-created. The agent answers only with that token, runs what it starts as the
+//! sandbox user, and when it is killed the init starts it again and it answers again.
 
 use bollard::container::{LogOutput, LogsOptions, RemoveContainerOptions};
 use futures_util::StreamExt;
+use sandboxd_agent_client::{AgentClient, CallError, Endpoint};
 use sandboxd_core::SandboxId;
 use sandboxd_engine::AgentEndpoint;
 use sandboxd_testkit::{docker, TestServer};
@@ -62,6 +63,27 @@ async fn agent_pids(container: &str) -> BTreeSet<u32> {
         }
     }
     pids
+}
+
+/// `id -u` run through the agent's process.Start, as the SDK would.
+async fn agent_uid(client: &AgentClient, ep: &Endpoint) -> Result<String, CallError> {
+    let req = serde_json::json!({"process": {"cmd": "/bin/sh", "args": ["-c", "id -u"]}});
+    let mut stream = client
+        .stream::<_, serde_json::Value>(ep, "/process.Process/Start", &req, &[])
+        .await?;
+    let mut out = Vec::new();
+    while let Some(msg) = stream.next().await {
+        let msg = msg?;
+        if let Some(b64) = msg["event"]["data"]["stdout"].as_str() {
+            use base64::Engine as _;
+            out.extend(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap(),
+            );
+        }
+    }
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
 }
 
 /// Asserts that nothing a user runs in the sandbox sees `token`.
@@ -132,9 +154,37 @@ async fn agent_is_mounted_supervised_and_its_token_hidden_and_rotated() {
     );
     assert_token_hidden(&s, &id, first.token.expose()).await;
 
-    // The placeholder agent exits at once; the init starts it again (1 s, then 2 s backoff)
-    // while the sandbox keeps working.
-    let pids = wait_for("two agent starts", || async {
+    // The agent answers with the stored token only, and runs commands as the sandbox user.
+    let client = AgentClient::new();
+    let ep = Endpoint {
+        addr: first.addr,
+        token: first.token.expose().to_string(),
+    };
+    wait_for("the agent to answer", || async {
+        client.healthy(&ep).await.then_some(())
+    })
+    .await;
+    assert_eq!(agent_uid(&client, &ep).await.as_deref(), Ok("1000"));
+    let forged = Endpoint {
+        token: "0".repeat(64),
+        ..ep.clone()
+    };
+    let refused = agent_uid(&client, &forged).await.unwrap_err();
+    assert_eq!(refused.code(), Some("unauthenticated"), "{refused}");
+
+    // Killed, it is started again by the init (after a 1 s backoff) while the sandbox keeps
+    // working, and answers again.
+    let (code, out, err) = s
+        .sh(
+            &id,
+            "for p in /proc/[0-9]*; do \
+               [ \"$(readlink $p/exe)\" = /.sandboxd/agent ] && kill -9 ${p#/proc/}; \
+             done; true",
+        )
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{out} {err}");
+    let pids = wait_for("a second agent start", || async {
         let pids = agent_pids(&name).await;
         (pids.len() >= 2).then_some(pids)
     })
@@ -142,6 +192,11 @@ async fn agent_is_mounted_supervised_and_its_token_hidden_and_rotated() {
     assert!(pids.len() >= 2, "{pids:?}");
     let (code, _, _) = s.sh(&id, "true").await.unwrap();
     assert_eq!(code, 0, "sandbox unusable while the agent restarts");
+    let uid = wait_for("the restarted agent to answer", || async {
+        agent_uid(&client, &ep).await.ok()
+    })
+    .await;
+    assert_eq!(uid, "1000");
 
     // A re-created container gets a new token.
     let opts = RemoveContainerOptions {
