@@ -22,6 +22,9 @@ pub enum EngineError {
     /// The wake rate limit refused to start the sandbox again (its last wakes failed).
     #[error("{0}")]
     Throttled(String),
+    /// The sandbox runs but its in-sandbox agent does not answer.
+    #[error("{0}")]
+    AgentUnavailable(String),
     #[error("container engine: {0}")]
     Runtime(#[from] RuntimeError),
     #[error("store: {0}")]
@@ -40,6 +43,7 @@ impl EngineError {
             EngineError::Capacity(_) => ErrorCode::Capacity,
             EngineError::Failed(_) => ErrorCode::SandboxError,
             EngineError::Throttled(_) => ErrorCode::AppNotReady,
+            EngineError::AgentUnavailable(_) => ErrorCode::AgentUnavailable,
             EngineError::Runtime(RuntimeError::Unavailable(_)) => ErrorCode::RuntimeUnavailable,
             EngineError::Runtime(_) => ErrorCode::Internal,
             EngineError::Store(_) | EngineError::Internal(_) => ErrorCode::Internal,
