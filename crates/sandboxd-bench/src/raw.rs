@@ -153,6 +153,7 @@ impl Raw {
             updated_at_ms: 0,
             last_active_at_ms: 0,
             last_error: None,
+            owner: None,
         };
         // No agent token: the raw baseline never talks to the agent.
         let spec = container::spec(name.clone(), &sb, l.nofile, INIT_GRACE_MS, None);

@@ -2,6 +2,7 @@
 //! host names. Nothing in this crate performs I/O; every other crate builds on these types.
 
 pub mod agent_token;
+pub mod api_key;
 pub mod egress;
 pub mod error;
 pub mod host;
@@ -13,6 +14,7 @@ pub mod status;
 pub mod time;
 
 pub use agent_token::{AgentToken, AGENT_TOKEN_BYTES};
+pub use api_key::{hash_secret, ApiKey, KeyRole, API_KEY_BYTES};
 pub use egress::{Egress, EgressSchema};
 pub use error::{ErrorCode, ValidationError};
 pub use host::{parse_preview_host, PreviewTarget};

@@ -67,6 +67,8 @@ pub struct Sandbox {
     pub updated_at_ms: i64,
     pub last_active_at_ms: i64,
     pub last_error: Option<String>,
+    /// The tenant that created it (`None`: created by an admin or an anonymous loopback caller).
+    pub owner: Option<String>,
 }
 
 impl Sandbox {

@@ -94,6 +94,8 @@ pub struct SandboxSpec {
     pub idle_timeout_s: Option<u64>,
     pub egress: Egress,
     pub metadata: BTreeMap<String, String>,
+    /// The creating tenant; never taken from the request body (the API sets it from the key).
+    pub owner: Option<String>,
 }
 
 impl CreateRequest {
@@ -141,6 +143,7 @@ impl CreateRequest {
             idle_timeout_s: self.idle_timeout_s,
             egress: self.egress.unwrap_or_default().validate()?,
             metadata,
+            owner: None,
         })
     }
 }

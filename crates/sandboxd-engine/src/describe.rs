@@ -14,6 +14,8 @@ pub struct SandboxQuery {
     pub include_deleted: bool,
     /// Only sandboxes whose metadata has all these key/value pairs.
     pub metadata: BTreeMap<String, String>,
+    /// Only sandboxes created by this tenant (filtered by the store, before any paging).
+    pub owner: Option<String>,
 }
 
 /// A sandbox as stored plus what its container is doing right now.
@@ -74,6 +76,7 @@ impl Engine {
         let filter = ListFilter {
             include_deleted: query.include_deleted,
             metadata: query.metadata.into_iter().collect(),
+            owner: query.owner,
         };
         Ok(self.inner.store.list(filter).await?)
     }

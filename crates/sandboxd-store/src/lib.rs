@@ -4,8 +4,13 @@
 //! owner process: opening it takes an exclusive lock on `<file>.lock`, held until the last clone
 //! of the store is dropped, so a second sandboxd on the same data dir is refused, not let race.
 
+mod audit;
+mod keys;
 mod migrate;
 mod row;
+
+pub use audit::{AuditEntry, AuditQuery, AuditRecord, AUDIT_RETENTION};
+pub use keys::KeyRecord;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use sandboxd_core::{AgentToken, Sandbox, SandboxId};
@@ -107,6 +112,8 @@ pub struct ListFilter {
     pub include_deleted: bool,
     /// Only rows whose metadata has all these key/value pairs.
     pub metadata: Vec<(String, String)>,
+    /// Only rows created by this tenant.
+    pub owner: Option<String>,
 }
 
 #[derive(Clone)]
@@ -214,10 +221,11 @@ impl Store {
     pub async fn list(&self, filter: ListFilter) -> Result<Vec<Sandbox>, StoreError> {
         self.call(move |c| {
             let mut stmt = c.prepare(&format!(
-                "SELECT {} FROM sandboxes ORDER BY created_at_ms DESC, id DESC",
+                "SELECT {} FROM sandboxes WHERE (?1 IS NULL OR owner = ?1) \
+                 ORDER BY created_at_ms DESC, id DESC",
                 row::COLUMNS
             ))?;
-            let rows = stmt.query_map([], row::RawRow::read)?;
+            let rows = stmt.query_map(params![filter.owner], row::RawRow::read)?;
             let mut out = Vec::new();
             for raw in rows {
                 let s = raw?.decode()?;

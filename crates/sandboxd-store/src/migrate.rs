@@ -28,6 +28,33 @@ const MIGRATIONS: &[&str] = &[
     // 3: the access token of the sandbox's agent, rotated with every container (issue 8). Not
     // part of the sandbox record: only `set_agent_token`/`agent_token` read or write it.
     "ALTER TABLE sandboxes ADD COLUMN agent_token TEXT;",
+    // 4: API keys (stored hashed), the tenant owning each sandbox (NULL: admin or anonymous),
+    // and the audit log of mutating API calls (issue 10).
+    "ALTER TABLE sandboxes ADD COLUMN owner TEXT;
+    CREATE INDEX sandboxes_owner ON sandboxes(owner);
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        hint TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'tenant')),
+        owner TEXT,
+        created_at_ms INTEGER NOT NULL,
+        revoked_at_ms INTEGER,
+        last_used_at_ms INTEGER
+    );
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms INTEGER NOT NULL,
+        actor_key_id TEXT,
+        actor TEXT NOT NULL,
+        method TEXT NOT NULL,
+        route TEXT NOT NULL,
+        sandbox_id TEXT,
+        status INTEGER NOT NULL,
+        request_id TEXT NOT NULL
+    );
+    CREATE INDEX audit_sandbox ON audit(sandbox_id, seq);",
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -7,7 +7,7 @@ use sandboxd_core::{Egress, IdlePolicy, Sandbox, SandboxId, Status};
 
 pub(crate) const COLUMNS: &str =
     "id, status, image, ports, env, resources, start_cmd, idle_policy, \
-     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress";
+     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress, owner";
 
 pub(crate) struct RawRow {
     id: String,
@@ -25,6 +25,7 @@ pub(crate) struct RawRow {
     last_active_at_ms: i64,
     last_error: Option<String>,
     egress: String,
+    owner: Option<String>,
 }
 
 impl RawRow {
@@ -45,6 +46,7 @@ impl RawRow {
             last_active_at_ms: r.get(12)?,
             last_error: r.get(13)?,
             egress: r.get(14)?,
+            owner: r.get(15)?,
         })
     }
 
@@ -69,6 +71,7 @@ impl RawRow {
             last_active_at_ms: s.last_active_at_ms,
             last_error: s.last_error.clone(),
             egress: s.egress.to_text(),
+            owner: s.owner.clone(),
         }
     }
 
@@ -101,6 +104,7 @@ impl RawRow {
             updated_at_ms: self.updated_at_ms,
             last_active_at_ms: self.last_active_at_ms,
             last_error: self.last_error,
+            owner: self.owner,
         })
     }
 
@@ -117,7 +121,7 @@ impl RawRow {
         c.execute(
             &format!(
                 "INSERT INTO sandboxes ({COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17) \
                  ON CONFLICT(id) DO UPDATE SET {}, agent_token = CASE \
                  WHEN excluded.status = ?16 THEN NULL ELSE sandboxes.agent_token END",
                 updates.join(", ")
@@ -139,6 +143,7 @@ impl RawRow {
                 self.last_error,
                 self.egress,
                 Status::Deleted.as_str(),
+                self.owner,
             ],
         )
     }

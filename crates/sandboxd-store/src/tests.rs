@@ -25,6 +25,7 @@ fn sample(id: &str, created: i64) -> Sandbox {
         updated_at_ms: created,
         last_active_at_ms: created,
         last_error: None,
+        owner: None,
     }
 }
 
@@ -66,6 +67,7 @@ async fn tombstones_are_hidden_unless_asked_and_filters_apply() {
     let by_user = ListFilter {
         include_deleted: true,
         metadata: vec![("external_user_id".into(), "u1".into())],
+        ..Default::default()
     };
     let rows = store.list(by_user).await.unwrap();
     assert_eq!(rows.len(), 1);
@@ -184,4 +186,78 @@ async fn agent_token_survives_puts_rotates_and_dies_with_the_tombstone() {
     sb.status = Status::Deleted;
     store.put(&sb).await.unwrap();
     assert_eq!(store.agent_token(&id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn keys_are_found_by_hash_and_revoked() {
+    use crate::KeyRecord;
+    use sandboxd_core::KeyRole;
+    let store = Store::open_in_memory().unwrap();
+    let rec = KeyRecord {
+        id: "k1".into(),
+        name: "ci".into(),
+        hint: "abcd".into(),
+        role: KeyRole::Tenant("team-a".into()),
+        created_at_ms: 1,
+        revoked_at_ms: None,
+        last_used_at_ms: None,
+    };
+    store.insert_key(&rec, "h1".into()).await.unwrap();
+    assert_eq!(
+        store.key_by_hash("h1".into()).await.unwrap(),
+        Some(rec.clone())
+    );
+    assert_eq!(store.key_by_hash("h2".into()).await.unwrap(), None);
+    store.touch_key("k1".into(), 5).await.unwrap();
+    assert!(store.revoke_key("k1".into(), 7).await.unwrap());
+    assert!(!store.revoke_key("nope".into(), 7).await.unwrap());
+    let listed = store.list_keys().await.unwrap();
+    assert_eq!(listed[0].revoked_at_ms, Some(7));
+    assert_eq!(listed[0].last_used_at_ms, Some(5));
+}
+
+#[tokio::test]
+async fn audit_is_newest_first_filtered_and_paged() {
+    use crate::{AuditEntry, AuditQuery};
+    let store = Store::open_in_memory().unwrap();
+    let entry = |i: i64, sb: &str| AuditEntry {
+        at_ms: i,
+        actor_key_id: None,
+        actor: "loopback".into(),
+        method: "POST".into(),
+        route: "/v1/sandboxes/{id}/exec".into(),
+        sandbox_id: Some(sb.into()),
+        status: 200,
+        request_id: format!("r{i}"),
+    };
+    let batch = (0..5).map(|i| entry(i, if i % 2 == 0 { "a" } else { "b" }));
+    store.append_audit(batch.collect()).await.unwrap();
+    let q = |sandbox: Option<&str>, before: Option<i64>| AuditQuery {
+        sandbox_id: sandbox.map(str::to_string),
+        since_ms: Some(1),
+        before_seq: before,
+        limit: 2,
+    };
+    let page = store.audit(q(Some("a"), None)).await.unwrap();
+    let times: Vec<i64> = page.iter().map(|r| r.entry.at_ms).collect();
+    assert_eq!(times, vec![4, 2]);
+    let next = store.audit(q(Some("a"), Some(page[1].seq))).await.unwrap();
+    assert!(next.is_empty(), "at_ms 0 is before `since`");
+    assert_eq!(store.audit(q(None, None)).await.unwrap()[0].entry.at_ms, 4);
+}
+
+#[tokio::test]
+async fn list_filters_by_owner() {
+    let store = Store::open_in_memory().unwrap();
+    let mut mine = sample("mine", 1);
+    mine.owner = Some("a".into());
+    store.put(&mine).await.unwrap();
+    store.put(&sample("other", 2)).await.unwrap();
+    let only = ListFilter {
+        owner: Some("a".into()),
+        ..Default::default()
+    };
+    let rows = store.list(only).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].owner.as_deref(), Some("a"));
 }

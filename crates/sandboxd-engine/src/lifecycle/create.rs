@@ -38,6 +38,7 @@ impl Engine {
             updated_at_ms: now,
             last_active_at_ms: now,
             last_error: None,
+            owner: spec.owner,
         };
         self.replace_row(previous.as_ref().map(|p| p.status), &sb)
             .await?;
@@ -90,6 +91,10 @@ impl Engine {
             }
             if !spec.id_chosen {
                 return Err(EngineError::Conflict(format!("generated id {id} collides")));
+            }
+            // A tombstone's workspace may still exist: only its owner may take the id back.
+            if prev.owner != spec.owner {
+                return Err(EngineError::Conflict(format!("sandbox id {id} is taken")));
             }
         }
         if !self.inner.runtime.image_exists(&spec.image).await? {

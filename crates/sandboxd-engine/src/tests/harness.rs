@@ -91,6 +91,7 @@ pub fn spec(name: &str) -> SandboxSpec {
         idle_timeout_s: None,
         egress: sandboxd_core::Egress::Open,
         metadata: BTreeMap::new(),
+        owner: None,
     }
 }
 
@@ -175,6 +176,7 @@ impl Harness {
             updated_at_ms: 1,
             last_active_at_ms: 1,
             last_error: None,
+            owner: None,
         };
         self.engine.inner.store.put(&sb).await.unwrap();
     }
