@@ -2,6 +2,7 @@
 //! engine method, and answers with a wire type; its `#[utoipa::path]` is its entry in the OpenAPI
 //! document.
 
+pub mod access;
 pub mod activity;
 pub mod health;
 pub mod legacy;

@@ -4,6 +4,7 @@
 //! through [`routes::Routes`], which also records it, so the document can be checked against the
 //! real router.
 
+mod audit;
 mod auth;
 mod body;
 mod error;
@@ -12,10 +13,13 @@ mod handlers;
 pub mod openapi;
 mod ready;
 pub mod routes;
+mod scope;
 mod trace;
 mod view;
 mod wire;
 
+pub use audit::AuditLog;
+pub use auth::{Auth, Caller};
 pub use body::MAX_BODY_BYTES;
 pub use error::ApiError;
 pub use guard::ApiHosts;
@@ -32,8 +36,10 @@ pub struct ApiState {
     pub engine: Engine,
     pub previews: Arc<PreviewUrls>,
     pub ready: ReadyState,
-    /// When set, every route but the health probes needs `Authorization: Bearer <token>`.
-    pub token: Option<Arc<str>>,
+    /// The admin token and whether a token is required (see `auth.rs`).
+    pub auth: Arc<Auth>,
+    /// Where mutating calls are recorded (see `audit.rs`).
+    pub audit: AuditLog,
     /// Host names the API answers to besides loopback names and IP literals.
     pub hosts: Arc<ApiHosts>,
 }

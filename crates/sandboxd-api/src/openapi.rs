@@ -4,7 +4,7 @@
 
 pub mod errors;
 
-use crate::handlers::{activity, health, legacy, sandboxes};
+use crate::handlers::{access, activity, health, legacy, sandboxes};
 use crate::wire;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -22,7 +22,8 @@ use utoipa::{Modify, OpenApi};
     security((), ("bearer" = [])),
     tags(
         (name = "sandboxes", description = "Sandboxes and what runs in them"),
-        (name = "meta", description = "Health and this document")
+        (name = "meta", description = "Health and this document"),
+        (name = "access", description = "API keys and the audit log (admin only)")
     ),
     paths(
         legacy::create, legacy::list, legacy::get, legacy::delete, legacy::exec,
@@ -31,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         sandboxes::start, sandboxes::stop,
         activity::exec, activity::keepalive, activity::logs, activity::activity,
         health::openapi, health::metrics, health::healthz, health::readyz,
+        access::create_key, access::list_keys, access::revoke_key, access::audit,
     ),
     components(schemas(wire::ErrorBody)),
     modifiers(&BearerAndOptionalBodies)

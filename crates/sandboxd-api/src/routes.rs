@@ -4,8 +4,8 @@
 
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::handlers::{activity, health, legacy, sandboxes};
-use crate::{auth, guard, trace, ApiState};
+use crate::handlers::{access, activity, health, legacy, sandboxes};
+use crate::{audit, auth, guard, scope, trace, ApiState};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
@@ -37,14 +37,24 @@ pub fn build(state: ApiState) -> (Router, Vec<(&'static str, &'static str)>) {
         .router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Innermost: a tenant reaches only its own sandboxes (needs the caller, so after auth).
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            auth::require_token,
+            scope::scope_to_owner,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
         ))
         // Outermost: a forged browser request is refused before the token is even looked at.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::refuse_browser_forgeries,
+        ))
+        // Records every mutating call with the answer it got, refusals included.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record_mutations,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -89,6 +99,11 @@ fn routes() -> Routes {
             "/v1/sandboxes/{id}/activity",
             get(activity::activity),
         )
+        // Keys and audit (admin only, see scope.rs).
+        .add("POST", "/v1/keys", post(access::create_key))
+        .add("GET", "/v1/keys", get(access::list_keys))
+        .add("DELETE", "/v1/keys/{key_id}", delete(access::revoke_key))
+        .add("GET", "/v1/audit", get(access::audit))
         .add("GET", "/v1/openapi.json", get(health::openapi))
         .add("GET", "/metrics", get(health::metrics))
         .add("GET", "/healthz", get(health::healthz))

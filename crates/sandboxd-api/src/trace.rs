@@ -12,11 +12,17 @@ use axum::response::Response;
 use sandboxd_core::request_id;
 use tracing::Instrument;
 
-pub async fn trace_request(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+pub async fn trace_request(
+    State(state): State<ApiState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let given = req.headers().get(request_id::HEADER).map(|v| v.as_bytes());
     let id = request_id::accept(given)
         .map(str::to_owned)
         .unwrap_or_else(request_id::new_id);
+    req.extensions_mut()
+        .insert(crate::audit::RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
         request_id = %id,

@@ -4,10 +4,14 @@
 //! shapes are the public contract and must not change (the legacy routes keep their legacy
 //! shapes).
 
+mod access;
 mod output;
 mod request;
 mod response;
 
+pub use access::{
+    AuditPage, AuditParams, AuditView, CreateKeyRequest, CreatedKey, KeyList, KeyView,
+};
 pub use output::{OutputBytes, OutputEncoding};
 pub use request::{DeleteParams, ExecBody, KeepaliveBody, ListParams, LogsParams};
 pub use response::{

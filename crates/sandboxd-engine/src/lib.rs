@@ -5,6 +5,7 @@
 //! [`Runtime`] boundary (specs, states, events, workspaces), so it runs as well on the in-memory
 //! fake of its unit tests as on Docker.
 
+mod access;
 mod activity;
 mod admission;
 mod agent;
@@ -29,6 +30,7 @@ mod wake;
 #[cfg(test)]
 mod tests;
 
+pub use access::new_api_key;
 pub use activity::{
     ActivityReport, ActivitySource, ActivityView, ConnectionGuard, Route, SessionGuard, SessionKind,
 };
@@ -38,6 +40,7 @@ pub use describe::{ContainerState, Description, LiveState, SandboxQuery};
 pub use error::EngineError;
 pub use exec::{ExecCommand, ExecResult, MAX_CONCURRENT_EXECS};
 pub use lifecycle::LeaseRequest;
+pub use sandboxd_store::{AuditEntry, AuditQuery, AuditRecord, KeyRecord};
 pub use wake::WakeTarget;
 
 use activity::Activity;

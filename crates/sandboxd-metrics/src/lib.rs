@@ -37,6 +37,7 @@ pub struct Metrics {
     port_waiters: Counter,
     wake_throttled: Counter,
     egress_denied: Counter,
+    audit_dropped: Counter,
     /// The preview proxy's counters, resolved once.
     pub proxy: ProxyMetrics,
 }
@@ -123,6 +124,12 @@ impl Metrics {
             "Corrections the reconciler made, by kind",
             reconcile.clone(),
         );
+        let audit_dropped = Counter::default();
+        registry.register(
+            "sandboxd_audit_dropped",
+            "Audit records dropped because the audit writer fell behind",
+            audit_dropped.clone(),
+        );
         let admission_refusals = Counter::default();
         registry.register(
             "sandboxd_admission_refusals",
@@ -194,6 +201,7 @@ impl Metrics {
         );
         let m = Metrics {
             egress_denied,
+            audit_dropped,
             proxy: ProxyMetrics {
                 requests: per_class(&proxy_requests),
                 bytes: per_class(&proxy_bytes),
@@ -277,6 +285,11 @@ impl Metrics {
         if total > seen {
             self.egress_denied.inc_by(total - seen);
         }
+    }
+
+    /// An audit record was dropped (the writer's queue was full).
+    pub fn audit_dropped(&self) {
+        self.audit_dropped.inc();
     }
 
     pub fn admission_refused(&self) {

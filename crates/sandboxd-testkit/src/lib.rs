@@ -107,9 +107,16 @@ impl TestServer {
 
     /// Start on an existing data dir and config (used to restart a server).
     pub async fn start_in(data: tempfile::TempDir, cfg: ServeConfig) -> Result<Self> {
-        let token = cfg.api_token.clone();
+        // Without an explicit token, a server that requires one uses its generated token file.
+        let needs_file = cfg.require_token || !cfg.api_addr.ip().is_loopback();
+        let explicit = cfg.api_token.clone();
         let instance = cfg.instance.clone();
         let running = serve::start(cfg).await?;
+        let token = explicit.or_else(|| {
+            needs_file
+                .then(|| sandboxd::admin_token::read(data.path()))
+                .flatten()
+        });
         let api_addr = running.api_addr;
         let host = if api_addr.ip().is_unspecified() {
             SocketAddr::from(([127, 0, 0, 1], api_addr.port()))

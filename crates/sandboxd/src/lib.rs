@@ -3,6 +3,7 @@
 //! lives in `sandboxd-image`, test helpers and the fixture in `sandboxd-testkit` (a
 //! dev-dependency only), the bench in `sandboxd-bench`.
 
+pub mod admin_token;
 mod api_listener;
 pub mod cli;
 pub mod fdlimit;

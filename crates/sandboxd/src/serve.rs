@@ -25,6 +25,8 @@ pub struct ServeConfig {
     pub instance: String,
     pub api_addr: SocketAddr,
     pub api_token: Option<String>,
+    /// Require a token on a loopback API too (beyond loopback it always is).
+    pub require_token: bool,
     /// Host names clients use for the API besides loopback names and IP addresses.
     pub api_hosts: Vec<String>,
     /// The preview listener (never serves the API).
@@ -66,6 +68,7 @@ impl ServeConfig {
             instance: "default".into(),
             api_addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
             api_token: None,
+            require_token: false,
             api_hosts: Vec::new(),
             preview_addr: SocketAddr::from(([127, 0, 0, 1], 80)),
             preview_domain: "preview.localhost".into(),
@@ -186,13 +189,6 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
     // Everything sandboxd creates (state, workspaces' parents, logs) is owner-only.
     // SAFETY: umask only swaps the process's file-creation mask; it cannot fail.
     unsafe { libc::umask(0o077) };
-    if !cfg.api_addr.ip().is_loopback() && cfg.api_token.as_deref().unwrap_or("").is_empty() {
-        bail!(
-            "the API would listen on {} (beyond loopback) without authentication: \
-             set --api-token or SANDBOXD_API_TOKEN",
-            cfg.api_addr
-        );
-    }
     cfg.limits.default_image = cfg.image.clone();
     match crate::fdlimit::raise_nofile() {
         Ok(nofile) => {
@@ -218,6 +214,15 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         None => None,
     };
     let installation = sandboxd_engine::installation::claim(&cfg.data_dir, &cfg.instance)?;
+    // An explicit token is required everywhere (as it always was); the generated one is
+    // required beyond loopback, and on loopback with --require-token.
+    let explicit = cfg.api_token.clone().filter(|t| !t.is_empty());
+    let token_required =
+        explicit.is_some() || cfg.require_token || !cfg.api_addr.ip().is_loopback();
+    let admin_token = match explicit {
+        Some(t) => t,
+        None => crate::admin_token::load_or_create(&cfg.data_dir)?,
+    };
     let docker = DockerRuntime::connect(DockerOptions {
         instance: cfg.instance.clone(),
         host_guard: cfg.host_guard,
@@ -278,11 +283,8 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
             port: cfg.preview_url_port.unwrap_or(preview_addr.port()),
         }),
         ready,
-        token: cfg
-            .api_token
-            .clone()
-            .filter(|t| !t.is_empty())
-            .map(Arc::from),
+        auth: Arc::new(sandboxd_api::Auth::new(Some(&admin_token), token_required)),
+        audit: sandboxd_api::AuditLog::spawn(engine.clone()),
         hosts: Arc::new(sandboxd_api::ApiHosts::new(cfg.api_hosts.clone())),
     };
     let listener = tokio::net::TcpListener::bind(cfg.api_addr)

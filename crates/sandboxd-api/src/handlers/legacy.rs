@@ -5,6 +5,7 @@
 use super::activity::{exec_output, lease};
 use super::sandboxes::{create_view, list_views, start_view};
 use super::{detached, parse_id, IdPath};
+use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::openapi::errors::{Conflict, Failed, Missing, Refused, TooLarge};
@@ -16,6 +17,7 @@ use crate::{view, ApiState};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use sandboxd_core::CreateRequest;
 
@@ -26,9 +28,10 @@ use sandboxd_core::CreateRequest;
         Refused, Conflict, TooLarge, Failed))]
 pub async fn create(
     State(st): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     JsonBody(req): JsonBody<CreateRequest>,
 ) -> Result<(StatusCode, Json<SandboxView>), ApiError> {
-    create_view(&st, req).await
+    create_view(&st, &caller, req).await
 }
 
 /// List sandboxes, newest first (reference route: a bare array)
@@ -38,9 +41,10 @@ pub async fn create(
         Refused, Failed))]
 pub async fn list(
     State(st): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     q: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<LegacySandboxList>, ApiError> {
-    Ok(Json(LegacySandboxList(list_views(&st, q).await?)))
+    Ok(Json(LegacySandboxList(list_views(&st, &caller, q).await?)))
 }
 
 /// Get a sandbox with its live container state (reference route)

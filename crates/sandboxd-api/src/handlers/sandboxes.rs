@@ -1,6 +1,7 @@
 //! The v1 sandbox resource: create, list, get, delete, start, stop.
 
 use super::{detached, parse_id, query, IdPath};
+use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::openapi::errors::{Conflict, Failed, Missing, Refused, TooLarge};
@@ -9,14 +10,17 @@ use crate::{view, ApiState};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use sandboxd_core::CreateRequest;
 
 pub(crate) async fn create_view(
     st: &ApiState,
+    caller: &Caller,
     req: CreateRequest,
 ) -> Result<(StatusCode, Json<SandboxView>), ApiError> {
-    let spec = req.validate(&st.engine.config().limits)?;
+    let mut spec = req.validate(&st.engine.config().limits)?;
+    spec.owner = caller.owner().map(str::to_string);
     let engine = st.engine.clone();
     let sb = detached(st, async move { engine.create_sandbox(spec).await }).await?;
     Ok((StatusCode::CREATED, Json(view::sandbox(&sb, &st.previews))))
@@ -29,16 +33,20 @@ pub(crate) async fn create_view(
         Refused, Conflict, TooLarge, Failed))]
 pub async fn create(
     State(st): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     JsonBody(req): JsonBody<CreateRequest>,
 ) -> Result<(StatusCode, Json<SandboxView>), ApiError> {
-    create_view(&st, req).await
+    create_view(&st, &caller, req).await
 }
 
 pub(crate) async fn list_views(
     st: &ApiState,
+    caller: &Caller,
     q: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Vec<SandboxView>, ApiError> {
-    let rows = st.engine.list(query(q)?.into()).await?;
+    let mut filter: sandboxd_engine::SandboxQuery = query(q)?.into();
+    filter.owner = caller.owner().map(str::to_string);
+    let rows = st.engine.list(filter).await?;
     Ok(rows
         .iter()
         .map(|s| view::sandbox(s, &st.previews))
@@ -51,10 +59,11 @@ pub(crate) async fn list_views(
     responses((status = 200, description = "Sandboxes", body = SandboxList), Refused, Failed))]
 pub async fn list(
     State(st): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     q: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<SandboxList>, ApiError> {
     Ok(Json(SandboxList {
-        sandboxes: list_views(&st, q).await?,
+        sandboxes: list_views(&st, &caller, q).await?,
     }))
 }
 

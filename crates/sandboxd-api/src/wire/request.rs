@@ -85,6 +85,7 @@ impl From<ListParams> for sandboxd_engine::SandboxQuery {
         sandboxd_engine::SandboxQuery {
             include_deleted: q.include_deleted.unwrap_or(false),
             metadata,
+            owner: None,
         }
     }
 }

@@ -63,6 +63,11 @@ pub enum ClientCmd {
         #[command(flatten)]
         api: Api,
     },
+    /// Manage API keys (admin): create, ls, revoke.
+    Keys {
+        #[command(subcommand)]
+        cmd: super::keys::KeysCmd,
+    },
     /// Show what the sandbox's init and start command printed.
     Logs {
         id: String,
@@ -78,12 +83,16 @@ pub struct Api {
     /// API base URL.
     #[arg(long, env = "SANDBOXD_API", default_value = "http://127.0.0.1:9090")]
     api: String,
+    /// Token (admin or tenant key). Default: <data-dir>/api-token when readable.
     #[arg(long, env = "SANDBOXD_API_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Data dir of the local sandboxd (where its generated admin token is read from).
+    #[arg(long, env = "SANDBOXD_DATA_DIR", default_value = "/var/lib/sandboxd")]
+    data_dir: std::path::PathBuf,
 }
 
 impl Api {
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -94,7 +103,8 @@ impl Api {
             method,
             format!("{}{}", self.api.trim_end_matches('/'), path),
         );
-        if let Some(t) = &self.token {
+        let token = (self.token.clone()).or_else(|| crate::admin_token::read(&self.data_dir));
+        if let Some(t) = &token {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
@@ -203,6 +213,7 @@ impl ClientCmd {
                 )
                 .await?,
             ),
+            ClientCmd::Keys { cmd } => cmd.run().await?,
             ClientCmd::Logs { id, tail, api } => {
                 let v = api
                     .call(

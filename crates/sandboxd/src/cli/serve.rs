@@ -14,12 +14,16 @@ pub(super) struct ServeArgs {
     /// Where the database and the workspaces live.
     #[arg(long, env = "SANDBOXD_DATA_DIR", default_value = "/var/lib/sandboxd")]
     data_dir: PathBuf,
-    /// API listener. Beyond loopback it requires --api-token.
+    /// API listener. Beyond loopback it requires a token (see --api-token).
     #[arg(long, env = "SANDBOXD_API_ADDR", default_value = "127.0.0.1:9090")]
     api_addr: SocketAddr,
-    /// Bearer token the API requires (always, when set).
+    /// Admin token (Bearer or X-API-KEY); required always when set. Default: generated into
+    /// <data-dir>/api-token (0600), required beyond loopback or with --require-token.
     #[arg(long, env = "SANDBOXD_API_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
+    /// Require a token on a loopback API too (default: loopback callers need none).
+    #[arg(long, env = "SANDBOXD_REQUIRE_TOKEN")]
+    require_token: bool,
     /// A host name clients use to reach the API (repeatable; loopback names and IP addresses
     /// are always accepted). Requests naming any other Host are refused (DNS rebinding).
     #[arg(long = "api-host", env = "SANDBOXD_API_HOSTS", value_delimiter = ',')]
@@ -114,6 +118,7 @@ pub(super) async fn run_serve(a: ServeArgs) -> Result<i32> {
     cfg.data_dir = a.data_dir;
     cfg.api_addr = a.api_addr;
     cfg.api_token = a.api_token;
+    cfg.require_token = a.require_token;
     cfg.api_hosts = a.api_hosts;
     cfg.instance = a.instance;
     cfg.preview_domain = a.preview_domain;
