@@ -25,6 +25,10 @@ const BATCH: usize = 512;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Set on a response by a handler whose sandbox is not named in the path (a create).
+#[derive(Debug, Clone)]
+pub struct AuditedSandbox(pub SandboxId);
+
 /// Where the API sends audit records. Cheap to clone.
 #[derive(Clone)]
 pub struct AuditLog {
@@ -82,10 +86,15 @@ pub async fn record_mutations(State(state): State<ApiState>, req: Request, next:
         })
         .unwrap_or_default();
     let resp = next.run(req).await;
+    let named = resp
+        .extensions()
+        .get::<AuditedSandbox>()
+        .map(|s| s.0.clone());
     let sandbox_id = template
         .as_deref()
         .and_then(|t| id_segment(t, &path))
         .and_then(|raw| SandboxId::parse_lookup(raw).ok())
+        .or(named)
         .map(|id| id.as_str().to_string());
     let (actor_key_id, actor) = match resp.extensions().get::<Caller>() {
         Some(caller) => caller.actor(),

@@ -30,7 +30,7 @@ pub async fn create(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,
     JsonBody(req): JsonBody<CreateRequest>,
-) -> Result<(StatusCode, Json<SandboxView>), ApiError> {
+) -> Result<super::sandboxes::Created, ApiError> {
     create_view(&st, &caller, req).await
 }
 

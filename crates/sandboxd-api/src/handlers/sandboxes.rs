@@ -1,6 +1,7 @@
 //! The v1 sandbox resource: create, list, get, delete, start, stop.
 
 use super::{detached, parse_id, query, IdPath};
+use crate::audit::AuditedSandbox;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
@@ -14,16 +15,23 @@ use axum::Extension;
 use axum::Json;
 use sandboxd_core::CreateRequest;
 
+/// A created sandbox's answer; names the sandbox for the audit log (its id is not in the path).
+pub(crate) type Created = (StatusCode, Extension<AuditedSandbox>, Json<SandboxView>);
+
 pub(crate) async fn create_view(
     st: &ApiState,
     caller: &Caller,
     req: CreateRequest,
-) -> Result<(StatusCode, Json<SandboxView>), ApiError> {
+) -> Result<Created, ApiError> {
     let mut spec = req.validate(&st.engine.config().limits)?;
     spec.owner = caller.owner().map(str::to_string);
     let engine = st.engine.clone();
     let sb = detached(st, async move { engine.create_sandbox(spec).await }).await?;
-    Ok((StatusCode::CREATED, Json(view::sandbox(&sb, &st.previews))))
+    Ok((
+        StatusCode::CREATED,
+        Extension(AuditedSandbox(sb.id.clone())),
+        Json(view::sandbox(&sb, &st.previews)),
+    ))
 }
 
 /// Create a sandbox
@@ -35,7 +43,7 @@ pub async fn create(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,
     JsonBody(req): JsonBody<CreateRequest>,
-) -> Result<(StatusCode, Json<SandboxView>), ApiError> {
+) -> Result<Created, ApiError> {
     create_view(&st, &caller, req).await
 }
 
