@@ -263,3 +263,48 @@ async fn tenants_see_and_touch_only_their_own_sandboxes() {
     assert_eq!(v["entries"].as_array().map(Vec::len), Some(1));
     assert!(v["next_before"].is_i64(), "{v}");
 }
+
+#[tokio::test]
+async fn cli_reads_the_token_file_and_manages_keys() {
+    let s = TestServer::start_with(|c| c.require_token = true)
+        .await
+        .unwrap();
+    let bin = env!("CARGO_BIN_EXE_sandboxd");
+    let (api, data) = (s.api.clone(), s.data.path().to_path_buf());
+    let run = move |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(bin);
+        cmd.args(args)
+            .env("SANDBOXD_API", &api)
+            .env("SANDBOXD_DATA_DIR", &data)
+            .env_remove("SANDBOXD_API_TOKEN");
+        async move {
+            let out = cmd.output().await.unwrap();
+            let text = |b: Vec<u8>| String::from_utf8_lossy(&b).to_string();
+            (
+                out.status.code().unwrap_or(-1),
+                text(out.stdout),
+                text(out.stderr),
+            )
+        }
+    };
+    let (code, _, err) = run(&["ls"]).await;
+    assert_eq!(code, 0, "the admin token comes from the data dir: {err}");
+    let (code, key, err) = run(&["keys", "create", "--name", "cli-t", "--tenant", "team-x"]).await;
+    assert_eq!(code, 0, "{err}");
+    let key = key.trim().to_string();
+    assert!(key.starts_with("e2b_") && key.len() == 44, "{key}");
+    let id = err.split_whitespace().nth(2).unwrap().to_string();
+    let (code, out, _) = run(&["keys", "ls"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(&id) && out.contains("team-x") && out.contains("active"),
+        "{out}"
+    );
+    assert!(!out.contains(&key), "listings never show the secret: {out}");
+    let (st, _) = as_key(&s, Some(&key), true, "GET", "/v1/sandboxes", None).await;
+    assert_eq!(st, 200);
+    assert_eq!(run(&["keys", "revoke", &id]).await.0, 0);
+    let (st, _) = as_key(&s, Some(&key), true, "GET", "/v1/sandboxes", None).await;
+    assert_eq!(st, 401);
+    assert!(run(&["keys", "ls"]).await.1.contains("revoked"));
+}
