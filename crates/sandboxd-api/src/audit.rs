@@ -36,10 +36,12 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Start the writer; it ends when every sender is gone, after writing what is queued.
+    /// Start the writer; it ends when every sender is gone (the router is dropped), after
+    /// writing what is queued. It is engine work, so shutdown's drain waits for that flush.
     pub fn spawn(engine: Engine) -> Self {
         let (tx, mut rx) = mpsc::channel::<AuditEntry>(QUEUE);
-        tokio::spawn(async move {
+        let writer = engine.clone();
+        writer.spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
                 let n = batch.len();

@@ -142,7 +142,7 @@ async fn resolve(state: &ApiState, headers: &HeaderMap) -> Result<Caller, ApiErr
     if auth.due(&key.id, state.engine.now_ms()) {
         let engine = state.engine.clone();
         let id = key.id.clone();
-        tokio::spawn(async move {
+        state.engine.spawn(async move {
             if let Err(e) = engine.touch_key(&id).await {
                 tracing::warn!(key = %id, error = %e, "recording key use failed");
             }

@@ -308,3 +308,45 @@ async fn cli_reads_the_token_file_and_manages_keys() {
     assert_eq!(st, 401);
     assert!(run(&["keys", "ls"]).await.1.contains("revoked"));
 }
+
+#[tokio::test]
+async fn keys_owners_and_audit_survive_a_restart() {
+    let s = TestServer::start().await.unwrap();
+    let (_, a) = new_key(&s, json!({"name": "key-a", "owner": "team-a"})).await;
+    let (st, _) = as_key(
+        &s,
+        Some(&a),
+        false,
+        "POST",
+        "/v1/sandboxes",
+        Some(r#"{"id":"kept"}"#),
+    )
+    .await;
+    assert_eq!(st, 201);
+    let started = tokio::time::Instant::now();
+    let (data, instance) = s.stop_keep().await;
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "shutdown waited for the audit writer"
+    );
+    let mut cfg = TestServer::config(data.path());
+    cfg.instance = instance;
+    let s = TestServer::start_in(data, cfg).await.unwrap();
+    let (_, v) = as_key(&s, Some(&a), false, "GET", "/v1/sandboxes", None).await;
+    assert_eq!(v["sandboxes"][0]["id"], "kept", "{v}");
+    // Written before the first server stopped: no wait needed.
+    let (_, v) = s.call("GET", "/v1/audit?sandbox=kept", None).await.unwrap();
+    let create = &v["entries"][0];
+    assert_eq!(
+        (create["actor"].as_str(), create["status"].as_u64()),
+        (Some("key-a"), Some(201)),
+        "{v}"
+    );
+    assert_eq!(
+        s.call("DELETE", "/v1/sandboxes/kept", None)
+            .await
+            .unwrap()
+            .0,
+        204
+    );
+}
