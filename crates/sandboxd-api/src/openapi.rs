@@ -7,7 +7,7 @@ pub mod errors;
 use crate::handlers::{access, activity, health, legacy, sandboxes};
 use crate::wire;
 use std::sync::OnceLock;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, Required};
 use utoipa::{Modify, OpenApi};
 
@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
             {\"error\":{\"code\",\"message\",\"retryable\"}}."
     ),
     servers((url = "http://127.0.0.1:9090")),
-    security((), ("bearer" = [])),
+    security((), ("bearer" = []), ("api_key" = [])),
     tags(
         (name = "sandboxes", description = "Sandboxes and what runs in them"),
         (name = "meta", description = "Health and this document"),
@@ -49,6 +49,11 @@ impl Modify for BearerAndOptionalBodies {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // The same keys, in the header the E2B SDKs send.
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-KEY"))),
         );
         for item in doc.paths.paths.values_mut() {
             for op in [&mut item.post, &mut item.put, &mut item.patch]

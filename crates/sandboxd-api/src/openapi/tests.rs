@@ -130,11 +130,19 @@ fn every_reference_resolves() {
 }
 
 #[test]
-fn security_allows_no_token_or_a_bearer_token() {
+fn security_allows_no_token_a_bearer_token_or_an_api_key_header() {
     let doc = doc();
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
     assert_eq!(
-        doc["components"]["securitySchemes"]["bearer"]["scheme"],
-        "bearer"
+        (
+            schemes["api_key"]["in"].as_str(),
+            schemes["api_key"]["name"].as_str()
+        ),
+        (Some("header"), Some("X-API-KEY"))
     );
-    assert_eq!(doc["security"], serde_json::json!([{}, {"bearer": []}]));
+    assert_eq!(
+        doc["security"],
+        serde_json::json!([{}, {"bearer": []}, {"api_key": []}])
+    );
 }
