@@ -1,5 +1,5 @@
 //! Tenant scoping, for every route at once. Rule: a route whose template has an `{id}` segment
-//! names a sandbox; a tenant may reach it only if the sandbox's recorded owner is that tenant, and
+//! (or another of [`SANDBOX_PARAMS`]) names a sandbox; a tenant may reach it only if the sandbox's recorded owner is that tenant, and
 //! otherwise gets exactly the answer a missing id gets (404 `not_found`), so ids of other tenants'
 //! sandboxes cannot even be probed. Routes under [`ADMIN_ONLY`] answer 403 to tenants. This runs
 //! after routing (it reads the matched template), so routes added later are covered without
@@ -17,9 +17,14 @@ use sandboxd_engine::EngineError;
 /// Route prefixes only admins (and the anonymous loopback caller) may use.
 pub const ADMIN_ONLY: &[&str] = &["/v1/keys", "/v1/audit"];
 
-/// The raw `{id}` segment of `path`, given the route `template` it matched.
+/// Path parameters that name a sandbox: ours, and the E2B REST API's spelling.
+pub const SANDBOX_PARAMS: &[&str] = &["{id}", "{sandbox_id}", "{sandboxID}"];
+
+/// The raw sandbox segment of `path`, given the route `template` it matched.
 pub fn id_segment<'a>(template: &str, path: &'a str) -> Option<&'a str> {
-    let index = template.split('/').position(|s| s == "{id}")?;
+    let index = template
+        .split('/')
+        .position(|s| SANDBOX_PARAMS.contains(&s))?;
     path.split('/').nth(index)
 }
 
@@ -66,5 +71,8 @@ mod tests {
         assert_eq!(id_segment(t, "/v1/sandboxes/abc/files/x"), Some("abc"));
         assert_eq!(id_segment("/wake/{id}", "/wake/Q1"), Some("Q1"));
         assert_eq!(id_segment("/v1/sandboxes", "/v1/sandboxes"), None);
+        let e2b = "/sandboxes/{sandboxID}/timeout";
+        assert_eq!(id_segment(e2b, "/sandboxes/x1/timeout"), Some("x1"));
+        assert_eq!(id_segment("/v1/keys/{key_id}", "/v1/keys/k"), None);
     }
 }
