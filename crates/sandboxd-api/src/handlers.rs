@@ -3,6 +3,7 @@
 //! document.
 
 pub mod activity;
+pub mod files;
 pub mod health;
 pub mod legacy;
 pub mod sandboxes;

@@ -4,7 +4,7 @@
 
 pub mod errors;
 
-use crate::handlers::{activity, health, legacy, sandboxes};
+use crate::handlers::{activity, files, health, legacy, sandboxes};
 use crate::wire;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
     security((), ("bearer" = [])),
     tags(
         (name = "sandboxes", description = "Sandboxes and what runs in them"),
+        (name = "files", description = "Files in a sandbox's home, through its agent"),
         (name = "meta", description = "Health and this document")
     ),
     paths(
@@ -31,6 +32,8 @@ use utoipa::{Modify, OpenApi};
         sandboxes::start, sandboxes::stop,
         activity::exec, activity::keepalive, activity::logs, activity::activity,
         health::openapi, health::metrics, health::healthz, health::readyz,
+        files::get, files::transfer::put, files::delete, files::mkdir, files::rename,
+        files::transfer::archive_get, files::transfer::archive_put, files::watch::watch,
     ),
     components(schemas(wire::ErrorBody)),
     modifiers(&BearerAndOptionalBodies)

@@ -4,10 +4,15 @@
 //! shapes are the public contract and must not change (the legacy routes keep their legacy
 //! shapes).
 
+mod files;
 mod output;
 mod request;
 mod response;
 
+pub use files::{
+    ArchiveResult, Binary, DirListing, FileEntry, FileEvent, FileParams, FileType, MkdirBody,
+    MoveBody, PathParams, WatchParams,
+};
 pub use output::{OutputBytes, OutputEncoding};
 pub use request::{DeleteParams, ExecBody, KeepaliveBody, ListParams, LogsParams};
 pub use response::{
