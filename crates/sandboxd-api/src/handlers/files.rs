@@ -15,7 +15,7 @@ use crate::wire::{
 };
 use crate::ApiState;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::Json;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -80,6 +80,22 @@ pub(crate) fn root() -> [(HeaderName, HeaderValue); 1] {
         HeaderName::from_static("x-sandboxd-root"),
         HeaderValue::from_static(HOME),
     )]
+}
+
+/// Refuses a query string with a value that is not UTF-8 once percent-decoded (`%ff`): axum's
+/// query parsing would silently replace the bytes, naming a different file.
+pub(crate) fn utf8_query(raw: Option<&str>) -> Result<(), ApiError> {
+    let raw = raw.unwrap_or("");
+    for part in raw.split(['&', '=']) {
+        let plus = part.replace('+', " ");
+        let bytes: Vec<u8> = percent_encoding::percent_decode(plus.as_bytes()).collect();
+        if String::from_utf8(bytes).is_err() {
+            return Err(ApiError::invalid(
+                "the query string is not valid UTF-8 once decoded",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `path=` for the agent's plain-HTTP routes.
@@ -164,9 +180,11 @@ pub(crate) async fn stat(ep: &Endpoint, path: &str) -> Result<FileEntry, ApiErro
 pub async fn get(
     State(st): State<ApiState>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     q: Result<Query<FileParams>, QueryRejection>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
+    utf8_query(raw.as_deref())?;
     let q = query(q)?;
     let depth = q.depth.unwrap_or(1);
     if !(1..=MAX_DEPTH).contains(&depth) {
@@ -205,8 +223,10 @@ pub async fn get(
 pub async fn delete(
     State(st): State<ApiState>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     q: Result<Query<PathParams>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
+    utf8_query(raw.as_deref())?;
     let path = query(q)?.path.unwrap_or_default();
     let (_, ep) = reach(&st, &id).await?;
     let _: serde_json::Value = client()

@@ -1,5 +1,8 @@
 //! The thin client: each subcommand is one HTTP request to a running `sandboxd serve`. Output is
-//! the API's JSON, except `exec`, which prints the command's output and exits with its code.
+//! the API's JSON, except `exec`, which prints the command's output and exits with its code, and
+//! `cp`, which streams files (see `copy`).
+
+mod copy;
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
@@ -63,6 +66,14 @@ pub enum ClientCmd {
         #[command(flatten)]
         api: Api,
     },
+    /// Copy a file or directory into or out of a sandbox: sandboxd cp SRC DST, where exactly one
+    /// side is ID:PATH (PATH relative to the sandbox's home; directories go as tar streams).
+    Cp {
+        src: String,
+        dst: String,
+        #[command(flatten)]
+        api: Api,
+    },
     /// Show what the sandbox's init and start command printed.
     Logs {
         id: String,
@@ -83,6 +94,16 @@ pub struct Api {
 }
 
 impl Api {
+    /// A request to `path` with the token, for calls that are not plain JSON.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let url = format!("{}{}", self.api.trim_end_matches('/'), path);
+        let req = reqwest::Client::new().request(method, url);
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,
@@ -203,6 +224,7 @@ impl ClientCmd {
                 )
                 .await?,
             ),
+            ClientCmd::Cp { src, dst, api } => copy::run(&api, &src, &dst).await?,
             ClientCmd::Logs { id, tail, api } => {
                 let v = api
                     .call(

@@ -4,14 +4,14 @@
 //! atomic in the agent (temp file + rename; tar via a staging directory), so a cut-short upload
 //! leaves the old content intact; a download cut short by the agent aborts the response body.
 
-use super::{client, path_query, reach, root, stat};
+use super::{client, path_query, reach, root, stat, utf8_query};
 use crate::error::ApiError;
 use crate::handlers::{query, IdPath};
 use crate::wire::{ArchiveResult, Binary, FileEntry, FileType, PathParams};
 use crate::ApiState;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -120,9 +120,11 @@ fn octet(ct: &str) -> &str {
 pub async fn put(
     State(st): State<ApiState>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     q: Result<Query<PathParams>, QueryRejection>,
     req: axum::extract::Request,
 ) -> Result<Json<FileEntry>, ApiError> {
+    utf8_query(raw.as_deref())?;
     let path = query(q)?.path.unwrap_or_default();
     let (id, ep) = reach(&st, &id).await?;
     // Refuse a directory (or a path through a symlink) before any byte is sent.
@@ -162,8 +164,10 @@ pub async fn put(
 pub async fn archive_get(
     State(st): State<ApiState>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     q: Result<Query<PathParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    utf8_query(raw.as_deref())?;
     let path = query(q)?.path.unwrap_or_default();
     let (id, ep) = reach(&st, &id).await?;
     let guard = st.engine.session(&id, SessionKind::Transfer);
@@ -183,9 +187,11 @@ pub async fn archive_get(
 pub async fn archive_put(
     State(st): State<ApiState>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     q: Result<Query<PathParams>, QueryRejection>,
     req: axum::extract::Request,
 ) -> Result<Json<ArchiveResult>, ApiError> {
+    utf8_query(raw.as_deref())?;
     let path = query(q)?.path.unwrap_or_default();
     let ct = req
         .headers()

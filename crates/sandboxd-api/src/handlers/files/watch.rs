@@ -5,13 +5,13 @@
 //! agent stream ends with an `error` event. The stream holds a `Watch` session for its whole
 //! life; keep-alive comments keep idle proxies from closing it.
 
-use super::{client, reach, root};
+use super::{client, reach, root, utf8_query};
 use crate::error::ApiError;
 use crate::handlers::{query, IdPath};
 use crate::wire::{FileEvent, WatchParams};
 use crate::ApiState;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use sandboxd_agent_client::RpcStream;
@@ -63,8 +63,10 @@ fn to_event(dir: &str, msg: &Value) -> Option<Event> {
 pub async fn watch(
     State(st): State<ApiState>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     q: Result<Query<WatchParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    utf8_query(raw.as_deref())?;
     let q = query(q)?;
     let dir = q.path.unwrap_or_default();
     let (id, ep) = reach(&st, &id).await?;
