@@ -244,7 +244,7 @@ pub async fn delete(
 #[utoipa::path(post, path = "/v1/sandboxes/{id}/files/mkdir", operation_id = "makeDir",
     tag = "files", params(IdPath), request_body = MkdirBody,
     responses((status = 201, description = "Created", body = FileEntry),
-        crate::openapi::errors::Refused, FileErrors))]
+        crate::openapi::errors::Refused, crate::openapi::errors::TooLarge, FileErrors))]
 pub async fn mkdir(
     State(st): State<ApiState>,
     Path(id): Path<String>,
@@ -266,7 +266,7 @@ pub async fn mkdir(
 #[utoipa::path(post, path = "/v1/sandboxes/{id}/files/move", operation_id = "moveFile",
     tag = "files", params(IdPath), request_body = MoveBody,
     responses((status = 200, description = "The moved entry", body = FileEntry),
-        crate::openapi::errors::Refused, FileErrors))]
+        crate::openapi::errors::Refused, crate::openapi::errors::TooLarge, FileErrors))]
 pub async fn rename(
     State(st): State<ApiState>,
     Path(id): Path<String>,
@@ -278,4 +278,20 @@ pub async fn rename(
         .unary(&ep, "/filesystem.Filesystem/Move", &request, &root())
         .await?;
     Ok(Json(r.entry.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_come_back_home_relative_and_queries_must_be_utf8() {
+        assert_eq!(relative("/home/sandbox"), "");
+        assert_eq!(relative("/home/sandbox/a/b"), "a/b");
+        assert_eq!(relative("/home/sandboxes/x"), "/home/sandboxes/x");
+        assert!(utf8_query(Some("path=caf%C3%A9&depth=2")).is_ok());
+        assert!(utf8_query(None).is_ok());
+        assert!(utf8_query(Some("path=bad%ff")).is_err());
+        assert_eq!(path_query("a b/é"), "path=a%20b%2F%C3%A9");
+    }
 }
