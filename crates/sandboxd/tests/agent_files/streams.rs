@@ -78,6 +78,14 @@ async fn uploads_are_atomic_and_a_gib_streams_both_ways() {
         got.update(&chunk);
     }
     assert_eq!((n, got.finalize()), (GIB, want));
+    // Memory stayed flat: this process (client and server) never came near holding the GiB.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let hwm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert!(hwm_kib < 256 * 1024, "peak RSS {hwm_kib} KiB");
     assert_eq!(f.call("DELETE", "files?path=big.bin").await.0, 204);
 }
 
