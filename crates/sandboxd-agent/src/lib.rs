@@ -1,7 +1,8 @@
 //! sandboxd-agent (library half): runs inside every sandbox as the sandbox user, started and
 //! supervised by sandboxd-init, and serves E2B's envd protocol (Connect v1,
 //! JSON codec) on TCP 49983: processes and terminals (`process.Process`),
-//! files (`filesystem.Filesystem`, `/files`), `/init` and `/health`.
+//! files (`filesystem.Filesystem`, `/files`, `/archive` tar streams),
+//! `/init` and `/health`.
 //!
 //! Rule: the access token arrives on stdin (one line, then EOF) and never
 //! through the environment, so no process the agent starts inherits it;
@@ -14,6 +15,7 @@
 //! sandboxd's client of the agent speaks exactly the same messages; the
 //! binary (`main.rs`) only reads the token and serves.
 
+mod archive;
 pub mod connect;
 mod files;
 mod filesystem;

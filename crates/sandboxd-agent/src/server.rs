@@ -3,7 +3,7 @@
 //! other request is authenticated (and its named user checked) before any
 //! handler runs, then routed by path: Connect RPCs under
 //! `/process.Process/` and `/filesystem.Filesystem/`, plain HTTP at
-//! `/files` and `/init`. Nothing is done for a refused request.
+//! `/files`, `/archive` and `/init`. Nothing is done for a refused request.
 
 pub mod auth;
 pub mod body;
@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 
 use crate::connect::{self, Code, RpcError};
 use crate::state::Agent;
-use crate::{files, filesystem, init, process};
+use crate::{archive, files, filesystem, init, process};
 use body::Response;
 
 /// Serves `listener` forever; each connection runs in its own task.
@@ -108,6 +108,7 @@ pub async fn route(agent: Arc<Agent>, req: Request<Incoming>) -> Response {
     }
     match (req.method(), path.as_str()) {
         (&Method::POST, "/init") => init::serve(agent, req).await,
+        (&Method::GET | &Method::POST, "/archive") => archive::serve(agent, req).await,
         _ => body::http_error(StatusCode::NOT_FOUND, format!("no route {path}")),
     }
 }

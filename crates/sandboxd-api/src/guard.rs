@@ -96,9 +96,10 @@ pub fn check(method: &Method, headers: &HeaderMap, hosts: &ApiHosts) -> Option<A
         let has_body = headers.contains_key(TRANSFER_ENCODING)
             || header(CONTENT_LENGTH).is_some_and(|l| l.trim() != "0");
         match header(CONTENT_TYPE) {
-            Some(ct) if !is_json(ct) => {
+            Some(ct) if !is_accepted_body(ct) => {
                 return Some(unsupported(format!(
-                    "content-type {ct:?} is not accepted; send application/json"
+                    "content-type {ct:?} is not accepted; send application/json (file uploads: \
+                     application/octet-stream, archives: application/x-tar)"
                 )))
             }
             None if has_body => {
@@ -120,9 +121,17 @@ fn same_origin(origin: &str, host: &str) -> bool {
     rest.is_some_and(|r| !host.is_empty() && r.eq_ignore_ascii_case(host))
 }
 
-fn is_json(content_type: &str) -> bool {
+/// JSON, and the two upload types of the files routes. All three need a CORS preflight from a
+/// web page (which the API never grants), unlike `text/plain` and the form types.
+fn is_accepted_body(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case("application/json")
+    [
+        "application/json",
+        "application/octet-stream",
+        "application/x-tar",
+    ]
+    .iter()
+    .any(|ok| essence.eq_ignore_ascii_case(ok))
 }
 
 fn forbidden(message: String) -> ApiError {

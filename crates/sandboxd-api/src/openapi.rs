@@ -4,7 +4,7 @@
 
 pub mod errors;
 
-use crate::handlers::{access, activity, health, legacy, sandboxes};
+use crate::handlers::{access, activity, files, health, legacy, sandboxes};
 use crate::wire;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
     security((), ("bearer" = []), ("api_key" = [])),
     tags(
         (name = "sandboxes", description = "Sandboxes and what runs in them"),
+        (name = "files", description = "Files in a sandbox's home, through its agent"),
         (name = "meta", description = "Health and this document"),
         (name = "access", description = "API keys and the audit log (admin only)")
     ),
@@ -33,6 +34,8 @@ use utoipa::{Modify, OpenApi};
         activity::exec, activity::keepalive, activity::logs, activity::activity,
         health::openapi, health::metrics, health::healthz, health::readyz,
         access::create_key, access::list_keys, access::revoke_key, access::audit,
+        files::get, files::transfer::put, files::delete, files::mkdir, files::rename,
+        files::transfer::archive_get, files::transfer::archive_put, files::watch::watch,
     ),
     components(schemas(wire::ErrorBody)),
     modifiers(&BearerAndOptionalBodies)

@@ -4,10 +4,10 @@
 
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::handlers::{access, activity, health, legacy, sandboxes};
+use crate::handlers::{access, activity, files, health, legacy, sandboxes};
 use crate::{audit, auth, guard, scope, trace, ApiState};
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, MethodRouter};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 use sandboxd_core::ErrorCode;
 
@@ -104,6 +104,31 @@ fn routes() -> Routes {
         .add("GET", "/v1/keys", get(access::list_keys))
         .add("DELETE", "/v1/keys/{key_id}", delete(access::revoke_key))
         .add("GET", "/v1/audit", get(access::audit))
+        // Files (the agent's; uploads stream, so the API's body limit is lifted for them).
+        .add("GET", "/v1/sandboxes/{id}/files", get(files::get))
+        .add(
+            "PUT",
+            "/v1/sandboxes/{id}/files",
+            put(files::transfer::put).layer(DefaultBodyLimit::disable()),
+        )
+        .add("DELETE", "/v1/sandboxes/{id}/files", delete(files::delete))
+        .add("POST", "/v1/sandboxes/{id}/files/mkdir", post(files::mkdir))
+        .add("POST", "/v1/sandboxes/{id}/files/move", post(files::rename))
+        .add(
+            "GET",
+            "/v1/sandboxes/{id}/files/archive",
+            get(files::transfer::archive_get),
+        )
+        .add(
+            "PUT",
+            "/v1/sandboxes/{id}/files/archive",
+            put(files::transfer::archive_put).layer(DefaultBodyLimit::disable()),
+        )
+        .add(
+            "GET",
+            "/v1/sandboxes/{id}/files/watch",
+            get(files::watch::watch),
+        )
         .add("GET", "/v1/openapi.json", get(health::openapi))
         .add("GET", "/metrics", get(health::metrics))
         .add("GET", "/healthz", get(health::healthz))

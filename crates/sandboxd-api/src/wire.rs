@@ -5,12 +5,17 @@
 //! shapes).
 
 mod access;
+mod files;
 mod output;
 mod request;
 mod response;
 
 pub use access::{
     AuditPage, AuditParams, AuditView, CreateKeyRequest, CreatedKey, KeyList, KeyView,
+};
+pub use files::{
+    ArchiveResult, Binary, DirListing, FileEntry, FileEvent, FileParams, FileType, MkdirBody,
+    MoveBody, PathParams, WatchParams,
 };
 pub use output::{OutputBytes, OutputEncoding};
 pub use request::{DeleteParams, ExecBody, KeepaliveBody, ListParams, LogsParams};

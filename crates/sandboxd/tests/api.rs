@@ -31,6 +31,12 @@ async fn every_documented_operation_is_served() {
         } else {
             None
         };
+        // A watch of a real directory is an endless stream: watch one that is missing.
+        let path = if path.ends_with("/files/watch") {
+            format!("{path}?path=missing")
+        } else {
+            path
+        };
         let (st, v) = s.call(&method, &path, body).await.unwrap();
         assert_ne!(v["error"]["message"], "no such route", "{method} {path}");
         assert!(st < 500, "{method} {path}: {st} {v}");
@@ -242,6 +248,55 @@ async fn every_live_answer_matches_the_document() {
         .await;
     assert!(v["lines"].is_array(), "{v}");
 
+    // Files, through the sandbox's agent.
+    let f = "/v1/sandboxes/contract/files";
+    let (st, v) = api
+        .call("POST", &format!("{f}/mkdir"), Some(r#"{"path":"docs"}"#))
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let octet = Some("application/octet-stream");
+    let put = format!("{f}?path=docs/a.txt");
+    assert_eq!(
+        api.call_raw("PUT", &put, octet, b"abc".to_vec()).await.0,
+        200
+    );
+    let got = api.call_raw("GET", &put, None, Vec::new()).await;
+    assert_eq!(got, (200, b"abc".to_vec()));
+    let (st, v) = api
+        .call("GET", &format!("{f}?path=docs&depth=2"), None)
+        .await;
+    assert_eq!(
+        (st, v["entries"][0]["path"].as_str()),
+        (200, Some("docs/a.txt"))
+    );
+    let moved = r#"{"from":"docs/a.txt","to":"docs/b.txt"}"#;
+    assert_eq!(
+        api.call("POST", &format!("{f}/move"), Some(moved)).await.0,
+        200
+    );
+    let archive = format!("{f}/archive?path=docs");
+    let (st, tar) = api.call_raw("GET", &archive, None, Vec::new()).await;
+    assert_eq!(st, 200);
+    let up = format!("{f}/archive?path=copy");
+    let (st, _) = api
+        .call_raw("PUT", &up, Some("application/x-tar"), tar)
+        .await;
+    assert_eq!(st, 200);
+    let watch = format!("{f}/watch?path=docs");
+    assert_eq!(api.call_raw("GET", &watch, None, Vec::new()).await.0, 200);
+    assert_eq!(
+        api.call("GET", &format!("{f}?path=../x"), None).await.0,
+        400
+    );
+    assert_eq!(
+        api.call("GET", &format!("{f}?path=nope"), None).await.0,
+        404
+    );
+    assert_eq!(
+        api.call("DELETE", &format!("{f}?path=copy"), None).await.0,
+        204
+    );
+
     // Stop, look at the stopped sandbox, start again (both routes).
     let (_, v) = api.call("POST", "/v1/sandboxes/contract/stop", None).await;
     assert_eq!(v["status"], "stopped");
@@ -329,6 +384,7 @@ async fn every_live_answer_matches_the_document() {
         ("POST", "/v1/sandboxes/contract/keepalive"),
         ("GET", "/v1/sandboxes/contract/activity"),
         ("GET", "/v1/sandboxes/contract/logs"),
+        ("GET", "/v1/sandboxes/contract/files"),
         ("POST", "/v1/sandboxes/contract/start"),
         ("POST", "/v1/sandboxes/contract/stop"),
     ] {

@@ -1,8 +1,11 @@
 //! Response body rule: every answer the agent sends is one boxed body type —
 //! a full buffer, or a channel of chunks written as they come (never
 //! buffered whole) — so routes of every shape return the same [`Response`].
+//! A channel may carry an error, which aborts the body (the client sees a
+//! broken transfer, never a clean but truncated one).
 
 use std::convert::Infallible;
+use std::io;
 
 use bytes::Bytes;
 use futures_util::stream;
@@ -13,21 +16,27 @@ use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::StatusCode;
 use tokio::sync::mpsc;
 
-pub type Body = BoxBody<Bytes, Infallible>;
+pub type Body = BoxBody<Bytes, io::Error>;
 pub type Response = hyper::Response<Body>;
 
 /// A whole body with `status` and `content_type`.
 pub fn full(status: StatusCode, content_type: &'static str, bytes: impl Into<Bytes>) -> Response {
-    let mut resp = hyper::Response::new(Full::new(bytes.into()).boxed());
+    let mut resp = hyper::Response::new(whole(bytes.into()));
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
 
+fn whole(bytes: Bytes) -> Body {
+    Full::new(bytes)
+        .map_err(|never: Infallible| match never {})
+        .boxed()
+}
+
 /// No body.
 pub fn empty(status: StatusCode) -> Response {
-    let mut resp = hyper::Response::new(Full::new(Bytes::new()).boxed());
+    let mut resp = hyper::Response::new(whole(Bytes::new()));
     *resp.status_mut() = status;
     resp
 }
@@ -40,7 +49,24 @@ pub fn channel(
 ) -> Response {
     let chunks = stream::poll_fn(move |cx| {
         rx.poll_recv(cx)
-            .map(|item| item.map(|bytes| Ok::<_, Infallible>(Frame::data(bytes))))
+            .map(|item| item.map(|bytes| Ok::<_, io::Error>(Frame::data(bytes))))
+    });
+    let mut resp = hyper::Response::new(BodyExt::boxed(StreamBody::new(chunks)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// Like [`channel`], but an `Err` item aborts the body mid-way.
+pub fn fallible_channel(
+    status: StatusCode,
+    content_type: &'static str,
+    mut rx: mpsc::Receiver<io::Result<Bytes>>,
+) -> Response {
+    let chunks = stream::poll_fn(move |cx| {
+        rx.poll_recv(cx)
+            .map(|item| item.map(|chunk| chunk.map(Frame::data)))
     });
     let mut resp = hyper::Response::new(BodyExt::boxed(StreamBody::new(chunks)));
     *resp.status_mut() = status;

@@ -118,3 +118,32 @@ fn what_a_web_page_can_send_is_refused() {
         Some("unsupported_media_type")
     );
 }
+
+#[test]
+fn upload_bodies_pass_but_preflight_free_types_do_not() {
+    let host = ("host", "127.0.0.1:9090");
+    for ct in [
+        "application/octet-stream",
+        "application/x-tar",
+        "Application/JSON; charset=utf-8",
+    ] {
+        let h = {
+            let mut h = headers(&[host, ("content-length", "10")]);
+            h.insert("content-type", HeaderValue::from_static(ct));
+            h
+        };
+        assert!(
+            check(&Method::PUT, &h, &ApiHosts::default()).is_none(),
+            "{ct}"
+        );
+    }
+    let text = ("content-type", "text/plain");
+    assert_eq!(
+        code(Method::PUT, &[host, text]),
+        Some("unsupported_media_type")
+    );
+    // A page cannot make a cross-site upload pass by choosing an accepted type.
+    let origin = ("origin", "http://evil.example");
+    let tar = ("content-type", "application/x-tar");
+    assert_eq!(code(Method::PUT, &[host, origin, tar]), Some("forbidden"));
+}

@@ -1,5 +1,8 @@
 //! The thin client: each subcommand is one HTTP request to a running `sandboxd serve`. Output is
-//! the API's JSON, except `exec`, which prints the command's output and exits with its code.
+//! the API's JSON, except `exec`, which prints the command's output and exits with its code, and
+//! `cp`, which streams files (see `copy`).
+
+mod copy;
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
@@ -68,6 +71,14 @@ pub enum ClientCmd {
         #[command(subcommand)]
         cmd: super::keys::KeysCmd,
     },
+    /// Copy a file or directory into or out of a sandbox: sandboxd cp SRC DST, where exactly one
+    /// side is ID:PATH (PATH relative to the sandbox's home; directories go as tar streams).
+    Cp {
+        src: String,
+        dst: String,
+        #[command(flatten)]
+        api: Api,
+    },
     /// Show what the sandbox's init and start command printed.
     Logs {
         id: String,
@@ -92,6 +103,23 @@ pub struct Api {
 }
 
 impl Api {
+    /// The token to send: the flag or env, else the data dir's admin token file.
+    fn token(&self) -> Option<String> {
+        self.token
+            .clone()
+            .or_else(|| crate::admin_token::read(&self.data_dir))
+    }
+
+    /// A request to `path` with the token, for calls that are not plain JSON.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let url = format!("{}{}", self.api.trim_end_matches('/'), path);
+        let req = reqwest::Client::new().request(method, url);
+        match self.token() {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
     pub(super) async fn call(
         &self,
         method: reqwest::Method,
@@ -103,8 +131,7 @@ impl Api {
             method,
             format!("{}{}", self.api.trim_end_matches('/'), path),
         );
-        let token = (self.token.clone()).or_else(|| crate::admin_token::read(&self.data_dir));
-        if let Some(t) = &token {
+        if let Some(t) = &self.token() {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
@@ -214,6 +241,7 @@ impl ClientCmd {
                 .await?,
             ),
             ClientCmd::Keys { cmd } => cmd.run().await?,
+            ClientCmd::Cp { src, dst, api } => copy::run(&api, &src, &dst).await?,
             ClientCmd::Logs { id, tail, api } => {
                 let v = api
                     .call(

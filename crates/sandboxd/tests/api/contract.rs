@@ -45,6 +45,72 @@ impl<'a> Contract<'a> {
         (status, value)
     }
 
+    /// Like [`Contract::call`] for bodies that are not JSON (file and tar uploads): a JSON answer
+    /// is checked as usual; any other must have a content type the operation documents for its
+    /// status, and comes back as bytes (an event stream is not read past its headers).
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, Vec<u8>) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let url = format!("{}{}", self.server.api, path);
+        let mut req = self.server.client.request(m, url);
+        if let Some(t) = &self.server.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct).body(body);
+        }
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if ct == "text/event-stream" {
+            if let Err(e) = self.check_media(method, path, status, &ct) {
+                panic!("{method} {path} answered {status}: {e:#}");
+            }
+            return (status, Vec::new());
+        }
+        let bytes = resp.bytes().await.expect("body").to_vec();
+        let checked = if ct == "application/json" {
+            let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            self.check(method, path, status, &value)
+        } else {
+            self.check_media(method, path, status, &ct)
+        };
+        if let Err(e) = checked {
+            panic!("{method} {path} answered {status} against the document: {e:#}");
+        }
+        (status, bytes)
+    }
+
+    /// A non-JSON answer: its content type must be documented for its status.
+    fn check_media(&self, method: &str, path: &str, status: u16, ct: &str) -> Result<()> {
+        let (op, template) = self.operation(method, path)?;
+        let id = op["operationId"].as_str().unwrap_or(&template).to_string();
+        let resp = op["responses"]
+            .get(status.to_string())
+            .ok_or_else(|| anyhow!("{id}: status {status} is not documented"))?;
+        anyhow::ensure!(
+            resp["content"].get(ct).is_some(),
+            "{id} {status}: content type {ct:?} is not documented"
+        );
+        self.seen.lock().unwrap().insert((id, status));
+        Ok(())
+    }
+
     /// The operation serving `method path` (a concrete path, query string allowed).
     fn operation(&self, method: &str, path: &str) -> Result<(&Value, String)> {
         let path = path.split('?').next().unwrap_or(path);
