@@ -6,6 +6,7 @@ pub mod activity;
 pub mod health;
 pub mod legacy;
 pub mod sandboxes;
+pub mod terminal;
 
 use crate::error::ApiError;
 use crate::ApiState;

@@ -4,7 +4,7 @@
 
 pub mod errors;
 
-use crate::handlers::{activity, health, legacy, sandboxes};
+use crate::handlers::{activity, health, legacy, sandboxes, terminal};
 use crate::wire;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -30,9 +30,10 @@ use utoipa::{Modify, OpenApi};
         sandboxes::create, sandboxes::list, sandboxes::get_one, sandboxes::delete,
         sandboxes::start, sandboxes::stop,
         activity::exec, activity::keepalive, activity::logs, activity::activity,
+        terminal::terminal,
         health::openapi, health::metrics, health::healthz, health::readyz,
     ),
-    components(schemas(wire::ErrorBody)),
+    components(schemas(wire::ErrorBody, wire::TerminalClientFrame, wire::TerminalServerFrame)),
     modifiers(&BearerAndOptionalBodies)
 )]
 struct ApiDoc;

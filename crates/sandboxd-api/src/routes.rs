@@ -4,7 +4,7 @@
 
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::handlers::{activity, health, legacy, sandboxes};
+use crate::handlers::{activity, health, legacy, sandboxes, terminal};
 use crate::{auth, guard, trace, ApiState};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, MethodRouter};
@@ -88,6 +88,11 @@ fn routes() -> Routes {
             "GET",
             "/v1/sandboxes/{id}/activity",
             get(activity::activity),
+        )
+        .add(
+            "GET",
+            "/v1/sandboxes/{id}/terminal",
+            get(terminal::terminal),
         )
         .add("GET", "/v1/openapi.json", get(health::openapi))
         .add("GET", "/metrics", get(health::metrics))

@@ -7,6 +7,7 @@
 mod output;
 mod request;
 mod response;
+mod terminal;
 
 pub use output::{OutputBytes, OutputEncoding};
 pub use request::{DeleteParams, ExecBody, KeepaliveBody, ListParams, LogsParams};
@@ -14,4 +15,7 @@ pub use response::{
     ActivityBody, ActivitySourceName, AgentSessions, ErrorBody, ErrorDetail, ExecOutput, Health,
     Lease, LegacySandboxDetail, LegacySandboxList, LiveView, LogLineView, Logs, OpenApiDocument,
     Ready, SandboxDetail, SandboxList, SandboxView,
+};
+pub use terminal::{
+    TerminalClientFrame, TerminalParams, TerminalServerFrame, TERMINAL_CMD_MAX, TERMINAL_DIM_MAX,
 };
