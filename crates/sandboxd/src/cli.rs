@@ -5,6 +5,7 @@
 
 mod client;
 mod serve;
+mod terminal;
 
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, Parser, Subcommand};

@@ -202,3 +202,96 @@ fn shell_pid(screen: &str) -> Option<u32> {
         digits.parse().ok()
     })
 }
+
+/// `sandboxd exec -it` and `sandboxd shell`, the real binary, with piped stdin (no local TTY:
+/// the input goes through as typed, end of input is the terminal's Ctrl-D).
+#[tokio::test]
+async fn cli_exec_it_and_shell_return_the_remote_exit_code() {
+    let s = TestServer::start().await.unwrap();
+    let id = s.create(r#"{"id":"termcli"}"#).await.unwrap();
+    const CLI: &str = env!("CARGO_BIN_EXE_sandboxd");
+    let run = |args: Vec<String>, input: &'static str| run_with(CLI, &s.api, args, input);
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    let (code, out, err) = run(
+        args(&[
+            "exec",
+            "-it",
+            &id,
+            "--",
+            "sh",
+            "-c",
+            "echo \"it's\" $((6*7)); exit 5",
+        ]),
+        "",
+    )
+    .await;
+    assert_eq!(code, Some(5), "{out} {err}");
+    assert!(out.contains("it's 42"), "{out}");
+
+    let (code, out, err) = run(args(&["shell", &id]), "echo shell-$((1+2))\nexit 4\n").await;
+    assert_eq!(code, Some(4), "{out} {err}");
+    assert!(out.contains("shell-3"), "{out}");
+
+    // A piped shell ends at end of input (Ctrl-D), with the shell's status.
+    let (code, out, err) = run(args(&["shell", &id]), "true\n").await;
+    assert_eq!(code, Some(0), "{out} {err}");
+
+    // On a real local terminal (script(1) gives it one): raw mode while attached, and the
+    // settings found at start are back afterwards.
+    if std::path::Path::new("/usr/bin/script").exists() {
+        let line = format!("stty -g; {} shell {id}; echo code=$?; stty -g", CLI);
+        let (code, out, err) = run_with(
+            "timeout",
+            &s.api,
+            args(&["20", "script", "-qec", &line, "/dev/null"]),
+            "echo in-$((2+3))\nexit 6\n",
+        )
+        .await;
+        assert_eq!(code, Some(0), "{out} {err}");
+        assert!(out.contains("in-5") && out.contains("code=6"), "{out}");
+        let settings: Vec<&str> = out
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.len() > 20 && l.split(':').count() > 10)
+            .collect();
+        assert_eq!(settings.len(), 2, "{out}");
+        assert_eq!(settings[0], settings[1], "terminal settings not restored");
+    }
+
+    let (code, _, err) = run(args(&["shell", "nosuchbox"]), "").await;
+    assert_eq!(code, Some(1));
+    assert!(err.contains("404"), "{err}");
+}
+
+/// Runs `program` with `input` on stdin and the API in the environment; (code, stdout, stderr).
+async fn run_with(
+    program: &str,
+    api: &str,
+    args: Vec<String>,
+    input: &str,
+) -> (Option<i32>, String, String) {
+    let mut child = tokio::process::Command::new(program)
+        .args(args.clone())
+        .env("SANDBOXD_API", api)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{program} {args:?} did not finish"))
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
