@@ -96,6 +96,7 @@ pub async fn terminal(
         },
         events,
         _guard: guard,
+        settled: false,
     };
     Ok(ws.on_upgrade(move |socket| relay::run(session, socket)))
 }

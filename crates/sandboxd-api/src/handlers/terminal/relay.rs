@@ -21,6 +21,32 @@ pub struct Session {
     pub process: Process,
     pub events: RpcStream<Value>,
     pub _guard: SessionGuard,
+    /// Set once the process is known to have ended or was hung up.
+    pub settled: bool,
+}
+
+/// A session dropped unsettled — its upgrade never completed, or the server is going down —
+/// still must not leave the process running: kill its group from a task of its own.
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let p = Process {
+            client: self.process.client.clone(),
+            ep: self.process.ep.clone(),
+            pid: self.process.pid,
+        };
+        rt.spawn(async move {
+            let req = json!({"process": {"pid": p.pid}, "signal": "SIGNAL_SIGKILL"});
+            if let Err(e) = call(&p, "/process.Process/SendSignal", &req).await {
+                tracing::debug!(pid = p.pid, error = %e, "killing an abandoned terminal failed");
+            }
+        });
+    }
 }
 
 /// Where the terminal's process runs (shared across awaits: the event stream is not `Sync`).
@@ -51,6 +77,7 @@ pub async fn run(mut s: Session, mut socket: WebSocket) {
                     if let Ok(text) = serde_json::to_string(&frame) {
                         let _ = socket.send(Message::Text(text.into())).await;
                     }
+                    s.settled = true;
                     let _ = socket.send(close(close_code::NORMAL, "process ended")).await;
                     return;
                 }
@@ -118,6 +145,12 @@ async fn call(s: &Process, path: &str, req: &Value) -> Result<Value, CallError> 
 
 /// The socket is gone: end the process and its group.
 async fn hang_up(mut session: Session) {
+    end_process(&mut session).await;
+    session.settled = true;
+}
+
+/// SIGTERM, a grace period watching for the end, then SIGKILL.
+async fn end_process(session: &mut Session) {
     let s = &session.process;
     let signal = |name: &'static str| json!({"process": {"pid": s.pid}, "signal": name});
     if call(s, "/process.Process/SendSignal", &signal("SIGNAL_SIGTERM"))
