@@ -8,6 +8,7 @@ pub mod files;
 pub mod health;
 pub mod legacy;
 pub mod sandboxes;
+pub mod terminal;
 
 use crate::error::ApiError;
 use crate::ApiState;

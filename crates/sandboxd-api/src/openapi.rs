@@ -4,7 +4,7 @@
 
 pub mod errors;
 
-use crate::handlers::{access, activity, files, health, legacy, sandboxes};
+use crate::handlers::{access, activity, files, health, legacy, sandboxes, terminal};
 use crate::wire;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -32,12 +32,13 @@ use utoipa::{Modify, OpenApi};
         sandboxes::create, sandboxes::list, sandboxes::get_one, sandboxes::delete,
         sandboxes::start, sandboxes::stop,
         activity::exec, activity::keepalive, activity::logs, activity::activity,
+        terminal::terminal,
         health::openapi, health::metrics, health::healthz, health::readyz,
         access::create_key, access::list_keys, access::revoke_key, access::audit,
         files::get, files::transfer::put, files::delete, files::mkdir, files::rename,
         files::transfer::archive_get, files::transfer::archive_put, files::watch::watch,
     ),
-    components(schemas(wire::ErrorBody)),
+    components(schemas(wire::ErrorBody, wire::TerminalClientFrame, wire::TerminalServerFrame)),
     modifiers(&BearerAndOptionalBodies)
 )]
 struct ApiDoc;

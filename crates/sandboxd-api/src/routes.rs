@@ -4,7 +4,7 @@
 
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::handlers::{access, activity, files, health, legacy, sandboxes};
+use crate::handlers::{access, activity, files, health, legacy, sandboxes, terminal};
 use crate::{audit, auth, guard, scope, trace, ApiState};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put, MethodRouter};
@@ -128,6 +128,11 @@ fn routes() -> Routes {
             "GET",
             "/v1/sandboxes/{id}/files/watch",
             get(files::watch::watch),
+        )
+        .add(
+            "GET",
+            "/v1/sandboxes/{id}/terminal",
+            get(terminal::terminal),
         )
         .add("GET", "/v1/openapi.json", get(health::openapi))
         .add("GET", "/metrics", get(health::metrics))

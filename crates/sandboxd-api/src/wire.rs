@@ -9,6 +9,7 @@ mod files;
 mod output;
 mod request;
 mod response;
+mod terminal;
 
 pub use access::{
     AuditPage, AuditParams, AuditView, CreateKeyRequest, CreatedKey, KeyList, KeyView,
@@ -23,4 +24,7 @@ pub use response::{
     ActivityBody, ActivitySourceName, AgentSessions, ErrorBody, ErrorDetail, ExecOutput, Health,
     Lease, LegacySandboxDetail, LegacySandboxList, LiveView, LogLineView, Logs, OpenApiDocument,
     Ready, SandboxDetail, SandboxList, SandboxView,
+};
+pub use terminal::{
+    TerminalClientFrame, TerminalParams, TerminalServerFrame, TERMINAL_CMD_MAX, TERMINAL_DIM_MAX,
 };

@@ -30,6 +30,11 @@ impl Api {
         })
     }
 
+    /// The API's base URL (`http://host:port`).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }

@@ -24,6 +24,7 @@ mod proxy;
 mod raw;
 mod report;
 mod stats;
+mod terminal;
 mod wake;
 mod wrk;
 
@@ -213,6 +214,11 @@ async fn measure(
     add(
         "footprint",
         footprint::footprint(&env, child, idle_rss).await,
+    );
+    eprintln!("bench: 9 (after the footprint, which it must not inflate) terminal keystroke echo");
+    add(
+        "terminal keystroke echo",
+        terminal::keystroke_echo(&env).await.map(|f| vec![f]),
     );
     let empty: Vec<&str> = s
         .figures

@@ -31,6 +31,20 @@ impl AgentToken {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Whether `presented` is this token, compared in time that does not depend on where the
+    /// two differ (a guesser learns nothing from how long a refusal takes).
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        let ours = self.0.as_bytes();
+        if presented.len() != ours.len() {
+            return false;
+        }
+        let diff = ours
+            .iter()
+            .zip(presented)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        std::hint::black_box(diff) == 0
+    }
 }
 
 impl fmt::Debug for AgentToken {
@@ -61,6 +75,17 @@ mod tests {
         assert_eq!(AgentToken::parse(&"A".repeat(64)), None);
         assert_eq!(AgentToken::parse(&"a".repeat(63)), None);
         assert_eq!(AgentToken::parse(&"g".repeat(64)), None);
+    }
+
+    #[test]
+    fn matches_only_itself() {
+        let token = AgentToken::from_random([0x5a; AGENT_TOKEN_BYTES]);
+        assert!(token.matches(token.expose().as_bytes()));
+        assert!(!token.matches(b""));
+        assert!(!token.matches(&token.expose().as_bytes()[1..]));
+        let mut other = token.expose().as_bytes().to_vec();
+        other[63] = b'0';
+        assert!(!token.matches(&other));
     }
 
     #[test]

@@ -50,6 +50,12 @@ impl Engine {
         }))
     }
 
+    /// The stored token of `id`'s current container, without waking or resolving anything (the
+    /// preview proxy checks requests for the agent port against it); `None` when there is none.
+    pub async fn agent_token(&self, id: &SandboxId) -> Result<Option<AgentToken>, EngineError> {
+        Ok(self.inner.store.agent_token(id).await?)
+    }
+
     /// The spec of a new container for a record, with a new agent token that is stored first.
     pub(crate) async fn new_container_spec(
         &self,

@@ -40,6 +40,8 @@ pub use describe::{ContainerState, Description, LiveState, SandboxQuery};
 pub use error::EngineError;
 pub use exec::{ExecCommand, ExecResult, MAX_CONCURRENT_EXECS};
 pub use lifecycle::LeaseRequest;
+/// The port every sandbox's agent listens on (the preview proxy gates it).
+pub use sandboxd_runtime::AGENT_PORT;
 pub use sandboxd_store::{AuditEntry, AuditQuery, AuditRecord, KeyRecord};
 pub use wake::WakeTarget;
 

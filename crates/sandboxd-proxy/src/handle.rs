@@ -4,7 +4,7 @@
 //! navigations that would wait longer than a moment get the waking page instead.
 
 use crate::body::ProxyBody;
-use crate::{forward, headers, pages, upgrade, Proxy};
+use crate::{agent_gate, forward, headers, pages, upgrade, Proxy};
 use hyper::body::Incoming;
 use hyper::header::HOST;
 use hyper::{Method, Request, Response, StatusCode};
@@ -44,6 +44,9 @@ async fn route(
         );
         return pages::error(ErrorCode::NotFound, StatusCode::NOT_FOUND, &msg, html, None);
     };
+    if let Some(refusal) = agent_gate::check(&proxy.engine, &target, req.headers(), html).await {
+        return refusal;
+    }
     let polling = req.headers().contains_key("x-sandboxd-wake-poll");
     // Fast path: a running sandbox whose port already answered since it started. Otherwise the
     // connection stays counted through the wake, so nothing retires the sandbox meanwhile.

@@ -1,8 +1,10 @@
 //! The preview proxy. A request whose Host is `s-<id>-<port>.<preview-domain>` goes to that port
 //! of that sandbox; nothing else is served here (the API never listens on this port). Bodies
-//! stream both ways, upgrades (WebSocket) are tunnelled, and a stopped sandbox is woken and the
+//! stream both ways, upgrades (WebSocket) are tunnelled, the agent port answers only requests that
+//! carry the sandbox's token ([`agent_gate`]), and a stopped sandbox is woken and the
 //! original request forwarded once its port accepts connections.
 
+mod agent_gate;
 mod body;
 mod forward;
 mod handle;

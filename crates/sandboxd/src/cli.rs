@@ -6,6 +6,7 @@
 mod client;
 mod keys;
 mod serve;
+mod terminal;
 
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, Parser, Subcommand};

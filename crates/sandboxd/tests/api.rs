@@ -296,6 +296,22 @@ async fn every_live_answer_matches_the_document() {
         api.call("DELETE", &format!("{f}?path=copy"), None).await.0,
         204
     );
+    // The terminal: refusals are JSON before any upgrade; the upgrade itself is a bodiless 101.
+    for q in ["?cols=0", "?rows=2000", "?shell=zsh"] {
+        let path = format!("/v1/sandboxes/contract/terminal{q}");
+        assert_eq!(api.call("GET", &path, None).await.0, 400, "{q}");
+    }
+    let url = format!("ws{}/v1/sandboxes/contract/terminal", &s.api[4..]);
+    let (mut ws, resp) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let status = resp.status().as_u16();
+    api.check(
+        "GET",
+        "/v1/sandboxes/contract/terminal",
+        status,
+        &Value::Null,
+    )
+    .unwrap();
+    ws.close(None).await.unwrap();
 
     // Stop, look at the stopped sandbox, start again (both routes).
     let (_, v) = api.call("POST", "/v1/sandboxes/contract/stop", None).await;

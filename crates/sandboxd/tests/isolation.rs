@@ -1,5 +1,7 @@
 //! Isolation, checked from inside real sandboxes: no capabilities, NoNewPrivs, read-only root,
-//! uid 1000, limits enforced, no path to other sandboxes or to the host's own ports.
+//! uid 1000, limits enforced, no path to other sandboxes (their agents included) or to the
+//! host's own ports; the agent port answers on the preview listener only with the sandbox's
+//! token.
 
 use sandboxd_testkit::TestServer;
 use std::net::SocketAddr;
@@ -164,4 +166,92 @@ async fn ip_of(s: &TestServer, id: &str) -> std::net::IpAddr {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+/// The agent port (49983): closed to other sandboxes like every port, and through the preview
+/// listener open only to requests carrying the sandbox's agent token — and then streaming.
+#[tokio::test]
+async fn agent_port_is_closed_to_other_sandboxes_and_gated_on_previews() {
+    let s = TestServer::start().await.unwrap();
+    let a = s.create("").await.unwrap();
+    let b = s.create("").await.unwrap();
+    let b_ip = ip_of(&s, &b).await;
+    let mut up = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect((b_ip, 49983)).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "B's agent never listened");
+    let (code, _, _) = s
+        .sh(
+            &a,
+            &format!("printf 'GET /health HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {b_ip} 49983"),
+        )
+        .await
+        .unwrap();
+    assert_ne!(code, 0, "sandbox A reached sandbox B's agent");
+
+    let engine = &s.running.as_ref().unwrap().engine;
+    let b_id = sandboxd_core::SandboxId::parse_lookup(&b).unwrap();
+    let token = engine.agent_token(&b_id).await.unwrap().unwrap();
+    let list = |token: Option<&str>| {
+        let mut req = s
+            .preview(reqwest::Method::POST, &b, 49983, "/process.Process/List")
+            .header("content-type", "application/json")
+            .header("connect-protocol-version", "1")
+            .body("{}");
+        if let Some(t) = token {
+            req = req.header("x-access-token", t.to_string());
+        }
+        req.send()
+    };
+    assert_eq!(list(None).await.unwrap().status(), 401);
+    assert_eq!(list(Some(&"0".repeat(64))).await.unwrap().status(), 401);
+    let a_id = sandboxd_core::SandboxId::parse_lookup(&a).unwrap();
+    let a_token = engine.agent_token(&a_id).await.unwrap().unwrap();
+    let other = list(Some(a_token.expose())).await.unwrap();
+    assert_eq!(other.status(), 401, "A's token opened B's agent");
+    let ok = list(Some(token.expose())).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let v: serde_json::Value = ok.json().await.unwrap();
+    assert!(v.is_object(), "{v}");
+
+    // A Connect stream through the proxy arrives while the process still runs (not buffered).
+    let start =
+        serde_json::json!({"process": {"cmd": "/bin/sh", "args": ["-c", "echo first; sleep 30"]}});
+    let json = serde_json::to_vec(&start).unwrap();
+    let mut body = vec![0u8];
+    body.extend_from_slice(&(json.len() as u32).to_be_bytes());
+    body.extend_from_slice(&json);
+    let mut resp = s
+        .preview(reqwest::Method::POST, &b, 49983, "/process.Process/Start")
+        .header("content-type", "application/connect+json")
+        .header("connect-protocol-version", "1")
+        .header("x-access-token", token.expose().to_string())
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut seen = Vec::new();
+    let first = tokio::time::timeout(Duration::from_secs(15), async {
+        // "first\n" in base64.
+        while !String::from_utf8_lossy(&seen).contains("Zmlyc3QK") {
+            match resp.chunk().await.unwrap() {
+                Some(chunk) => seen.extend_from_slice(&chunk),
+                None => return false,
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(
+        first,
+        Ok(true),
+        "stream: {}",
+        String::from_utf8_lossy(&seen)
+    );
 }

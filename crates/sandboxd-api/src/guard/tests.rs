@@ -147,3 +147,37 @@ fn upload_bodies_pass_but_preflight_free_types_do_not() {
     let tar = ("content-type", "application/x-tar");
     assert_eq!(code(Method::PUT, &[host, origin, tar]), Some("forbidden"));
 }
+
+#[test]
+fn websocket_upgrades_from_other_sites_are_refused() {
+    let host = ("host", "127.0.0.1:9090");
+    let upgrade = [
+        ("connection", "Upgrade"),
+        ("upgrade", "websocket"),
+        ("sec-websocket-version", "13"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut pairs = vec![host];
+        pairs.extend_from_slice(&upgrade);
+        pairs.extend_from_slice(extra);
+        code(Method::GET, &pairs)
+    };
+    // A page on another site opening `new WebSocket("ws://127.0.0.1:9090/...")`: browsers send
+    // its Origin (WebSockets have no CORS preflight, so this check is the only defence).
+    assert_eq!(
+        with(&[("origin", "http://evil.example")]),
+        Some("forbidden")
+    );
+    assert_eq!(with(&[("origin", "null")]), Some("forbidden"));
+    assert_eq!(
+        with(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://127.0.0.1:9090")
+        ]),
+        Some("forbidden")
+    );
+    // The CLI and SDKs send no Origin; a same-origin page sends the API's own.
+    assert_eq!(with(&[]), None);
+    assert_eq!(with(&[("origin", "http://127.0.0.1:9090")]), None);
+}

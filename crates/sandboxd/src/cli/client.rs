@@ -32,13 +32,25 @@ pub enum ClientCmd {
         #[command(flatten)]
         api: Api,
     },
-    /// Run a command in a sandbox: sandboxd exec ID -- CMD...
+    /// Run a command in a sandbox: sandboxd exec ID -- CMD... (-it: in a terminal, attached)
     Exec {
         id: String,
         #[arg(last = true, required = true)]
         cmd: Vec<String>,
         #[arg(long)]
         timeout: Option<u64>,
+        /// Attach stdin (with -t).
+        #[arg(short = 'i', long)]
+        interactive: bool,
+        /// Run the command in a terminal (PTY) attached to this one.
+        #[arg(short = 't', long)]
+        tty: bool,
+        #[command(flatten)]
+        api: Api,
+    },
+    /// Open an interactive login shell in a sandbox (exit with `exit` or Ctrl-D).
+    Shell {
+        id: String,
         #[command(flatten)]
         api: Api,
     },
@@ -103,8 +115,13 @@ pub struct Api {
 }
 
 impl Api {
+    /// The base URL, without a trailing slash.
+    pub(super) fn base(&self) -> &str {
+        self.api.trim_end_matches('/')
+    }
+
     /// The token to send: the flag or env, else the data dir's admin token file.
-    fn token(&self) -> Option<String> {
+    pub(super) fn token(&self) -> Option<String> {
         self.token
             .clone()
             .or_else(|| crate::admin_token::read(&self.data_dir))
@@ -199,12 +216,24 @@ impl ClientCmd {
                     );
                 }
             }
+            ClientCmd::Shell { id, api } => return super::terminal::attach(&api, &id, None).await,
             ClientCmd::Exec {
                 id,
                 cmd,
                 timeout,
                 api,
+                interactive,
+                tty,
             } => {
+                if tty {
+                    if timeout.is_some() {
+                        bail!("--timeout is not available with -t");
+                    }
+                    return super::terminal::attach(&api, &id, Some(&cmd)).await;
+                }
+                if interactive {
+                    bail!("-i needs -t here (sandboxd exec -it ID -- CMD...)");
+                }
                 let mut body = json!({ "cmd": cmd });
                 if let Some(t) = timeout {
                     body["timeout_s"] = json!(t);
