@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod health;
 pub mod legacy;
+pub mod processes;
 pub mod sandboxes;
 
 use crate::error::ApiError;

@@ -4,7 +4,7 @@
 
 pub mod errors;
 
-use crate::handlers::{activity, health, legacy, sandboxes};
+use crate::handlers::{activity, health, legacy, processes, sandboxes};
 use crate::wire;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
     security((), ("bearer" = [])),
     tags(
         (name = "sandboxes", description = "Sandboxes and what runs in them"),
+        (name = "processes", description = "Background processes and their output streams"),
         (name = "meta", description = "Health and this document")
     ),
     paths(
@@ -30,9 +31,11 @@ use utoipa::{Modify, OpenApi};
         sandboxes::create, sandboxes::list, sandboxes::get_one, sandboxes::delete,
         sandboxes::start, sandboxes::stop,
         activity::exec, activity::keepalive, activity::logs, activity::activity,
+        processes::start, processes::list, processes::stream::output, processes::stdin,
+        processes::signal,
         health::openapi, health::metrics, health::healthz, health::readyz,
     ),
-    components(schemas(wire::ErrorBody)),
+    components(schemas(wire::ErrorBody, wire::OutputChunk, wire::ExitEvent)),
     modifiers(&BearerAndOptionalBodies)
 )]
 struct ApiDoc;

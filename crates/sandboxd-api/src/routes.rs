@@ -4,7 +4,7 @@
 
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::handlers::{activity, health, legacy, sandboxes};
+use crate::handlers::{activity, health, legacy, processes, sandboxes};
 use crate::{auth, guard, trace, ApiState};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, MethodRouter};
@@ -88,6 +88,27 @@ fn routes() -> Routes {
             "GET",
             "/v1/sandboxes/{id}/activity",
             get(activity::activity),
+        )
+        .add(
+            "POST",
+            "/v1/sandboxes/{id}/processes",
+            post(processes::start),
+        )
+        .add("GET", "/v1/sandboxes/{id}/processes", get(processes::list))
+        .add(
+            "GET",
+            "/v1/sandboxes/{id}/processes/{pid}/output",
+            get(processes::stream::output),
+        )
+        .add(
+            "POST",
+            "/v1/sandboxes/{id}/processes/{pid}/stdin",
+            post(processes::stdin),
+        )
+        .add(
+            "POST",
+            "/v1/sandboxes/{id}/processes/{pid}/signal",
+            post(processes::signal),
         )
         .add("GET", "/v1/openapi.json", get(health::openapi))
         .add("GET", "/metrics", get(health::metrics))

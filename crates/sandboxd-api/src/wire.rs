@@ -5,10 +5,15 @@
 //! shapes).
 
 mod output;
+mod process;
 mod request;
 mod response;
 
 pub use output::{OutputBytes, OutputEncoding};
+pub use process::{
+    ExitEvent, OutputChunk, OutputParams, ProcessBody, ProcessList, ProcessView, SignalBody,
+    SignalName, StdinBody,
+};
 pub use request::{DeleteParams, ExecBody, KeepaliveBody, ListParams, LogsParams};
 pub use response::{
     ActivityBody, ActivitySourceName, AgentSessions, ErrorBody, ErrorDetail, ExecOutput, Health,
