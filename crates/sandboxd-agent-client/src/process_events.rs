@@ -9,6 +9,9 @@ use sandboxd_agent::proto::json::{b64, u32_lenient};
 
 /// The header that makes `Connect` replay kept events with a seq above its value.
 pub const SINCE_HEADER: &str = "x-sandboxd-since";
+/// The header that makes a `Start` stream hold its process's output (no drops; the process is
+/// slowed to the stream's pace instead).
+pub const HOLD_HEADER: &str = "x-sandboxd-hold";
 
 /// One message of a `Start` or `Connect` stream.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

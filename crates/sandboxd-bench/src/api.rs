@@ -34,6 +34,11 @@ impl Api {
         &self.client
     }
 
+    /// The API's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     async fn call(&self, method: Method, path: &str, body: Option<String>) -> Result<(u16, Value)> {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(b) = body {

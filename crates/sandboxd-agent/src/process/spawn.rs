@@ -45,13 +45,15 @@ struct Spawned {
 }
 
 /// Starts `req`'s process, registers it and leaves it running under its
-/// supervisor; `deadline` (the call's `Connect-Timeout-Ms`) bounds its life.
+/// supervisor; `deadline` (the call's `Connect-Timeout-Ms`) bounds its life;
+/// `hold`: its output is held for the Start stream (see `output`).
 /// The cwd check, terminal setup and fork+exec run on a blocking thread
 /// while a registry slot (cap and tag) is held for the process.
 pub async fn start(
     agent: &Arc<Agent>,
     req: StartRequest,
     deadline: Option<Duration>,
+    hold: bool,
 ) -> Result<Arc<Proc>, RpcError> {
     if req.process.cmd.is_empty() {
         return Err(RpcError::invalid("process.cmd is empty"));
@@ -74,7 +76,11 @@ pub async fn start(
             ..req.process
         },
         input,
-        output: Output::new(RUNNING_CAP),
+        output: if hold {
+            Output::held(RUNNING_CAP)
+        } else {
+            Output::new(RUNNING_CAP)
+        },
     });
     slot.fill(proc.clone());
     let mut readers = Vec::new();
@@ -171,6 +177,7 @@ fn resolve_cwd(agent: &Agent, cwd: Option<&str>) -> Result<PathBuf, RpcError> {
 async fn pump<R: AsyncRead + Unpin>(mut from: R, proc: Arc<Proc>, wrap: fn(Vec<u8>) -> Data) {
     let mut buf = vec![0u8; CHUNK];
     while let Ok(n @ 1..) = from.read(&mut buf).await {
+        proc.output.wait_room(n).await;
         proc.output.data(wrap(buf[..n].to_vec()));
     }
 }
@@ -178,6 +185,7 @@ async fn pump<R: AsyncRead + Unpin>(mut from: R, proc: Arc<Proc>, wrap: fn(Vec<u
 async fn pump_pty(pty: Arc<Pty>, proc: Arc<Proc>) {
     let mut buf = vec![0u8; CHUNK];
     while let Ok(n @ 1..) = pty.read(&mut buf).await {
+        proc.output.wait_room(n).await;
         proc.output.data(Data::Pty(buf[..n].to_vec()));
     }
 }

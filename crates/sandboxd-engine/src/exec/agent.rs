@@ -1,15 +1,17 @@
 //! Exec through the agent: one `process.Process/Start` stream, its output collected up to the
 //! output cap, and its end turned into the numbers the Docker path gives — the exit code, 128+N
 //! for a death by signal N, 124 + `timed_out` when the deadline passed, 127 for a missing program
-//! and 126 for a command that cannot start (e.g. a missing cwd). The Docker path is used only when
-//! the agent cannot be reached before anything ran ([`Collected::Unreachable`]); a stream that
-//! breaks after the process started is an error, never a second run.
+//! and 126 for a command that cannot start (e.g. a missing cwd). The output is held for the
+//! stream (`x-sandboxd-hold`), so a fast writer is slowed to our pace and nothing is lost. The
+//! Docker path is used only when the agent cannot be reached before anything ran
+//! ([`Collected::Unreachable`]); a stream that breaks after the process started is an error,
+//! never a second run.
 
 use std::time::Duration;
 
 use hyper::header::{HeaderName, HeaderValue};
 use sandboxd_agent_client::process_events::{
-    Chunk, Ended, ProcessEvent, ProcessMessage, SINCE_HEADER,
+    Chunk, Ended, ProcessEvent, ProcessMessage, HOLD_HEADER, SINCE_HEADER,
 };
 use sandboxd_agent_client::{AgentClient, CallError, Endpoint, RpcStream};
 use serde_json::json;
@@ -76,7 +78,11 @@ pub(super) async fn run(
     let req = json!({"process": {
         "cmd": cmd.cmd[0], "args": cmd.cmd[1..], "envs": cmd.env, "cwd": cwd,
     }});
-    let mut headers = Vec::new();
+    // Held: the process waits for this stream rather than dropping output it has not read.
+    let mut headers = vec![(
+        HeaderName::from_static(HOLD_HEADER),
+        HeaderValue::from_static("1"),
+    )];
     if let Some(t) = cmd.timeout_s {
         headers.push((
             HeaderName::from_static("connect-timeout-ms"),

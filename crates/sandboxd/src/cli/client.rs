@@ -1,5 +1,6 @@
 //! The thin client: each subcommand is one HTTP request to a running `sandboxd serve`. Output is
-//! the API's JSON, except `exec`, which prints the command's output and exits with its code.
+//! the API's JSON, except `exec`, which streams the command's output and exits with its code,
+//! and `ps` (see `follow`).
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
@@ -29,13 +30,19 @@ pub enum ClientCmd {
         #[command(flatten)]
         api: Api,
     },
-    /// Run a command in a sandbox: sandboxd exec ID -- CMD...
+    /// Run a command in a sandbox, streaming its output: sandboxd exec ID -- CMD...
     Exec {
         id: String,
         #[arg(last = true, required = true)]
         cmd: Vec<String>,
         #[arg(long)]
         timeout: Option<u64>,
+        #[command(flatten)]
+        api: Api,
+    },
+    /// List the processes the sandbox's agent started (running and recently exited).
+    Ps {
+        id: String,
         #[command(flatten)]
         api: Api,
     },
@@ -83,12 +90,13 @@ pub struct Api {
 }
 
 impl Api {
-    async fn call(
+    /// A request to the API with the token, not yet sent.
+    pub(super) fn request(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
-    ) -> Result<Value> {
+    ) -> reqwest::RequestBuilder {
         let client = reqwest::Client::new();
         let mut req = client.request(
             method,
@@ -100,7 +108,17 @@ impl Api {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req
+        req
+    }
+
+    pub(super) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let resp = self
+            .request(method, path, body)
             .send()
             .await
             .with_context(|| format!("calling {}", self.api))?;
@@ -167,22 +185,8 @@ impl ClientCmd {
                 cmd,
                 timeout,
                 api,
-            } => {
-                let mut body = json!({ "cmd": cmd });
-                if let Some(t) = timeout {
-                    body["timeout_s"] = json!(t);
-                }
-                let v = api
-                    .call(
-                        Method::POST,
-                        &format!("/v1/sandboxes/{id}/exec"),
-                        Some(body),
-                    )
-                    .await?;
-                print!("{}", v["stdout"].as_str().unwrap_or(""));
-                eprint!("{}", v["stderr"].as_str().unwrap_or(""));
-                return Ok(v["exit_code"].as_i64().unwrap_or(1) as i32);
-            }
+            } => return super::follow::exec(&api, &id, cmd, timeout).await,
+            ClientCmd::Ps { id, api } => super::follow::ps(&api, &id).await?,
             ClientCmd::Stop { id, api } => print(
                 &api.call(Method::POST, &format!("/v1/sandboxes/{id}/stop"), None)
                     .await?,
