@@ -293,3 +293,15 @@ async fn exec_runs_through_the_agent_and_falls_back_to_docker() {
     }
     assert!(back, "exec never returned to the agent");
 }
+
+#[tokio::test]
+async fn exec_through_the_agent_loses_no_output() {
+    let s = TestServer::start().await.unwrap();
+    let id = s.create("").await.unwrap();
+    // ~7 MB written as fast as the command can: the agent must wait for sandboxd, not drop.
+    let (code, out, err) = s.sh(&id, "seq 1 1000000").await.unwrap();
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1_000_000, "lost lines (stderr {err})");
+    assert!(lines.iter().enumerate().all(|(i, l)| l.parse() == Ok(i + 1)));
+}

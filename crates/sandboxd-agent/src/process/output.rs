@@ -129,9 +129,18 @@ impl Output {
         }
     }
 
+    /// The holder's cursor (`None` without a holder): it moves as the holder sends.
+    pub fn held_cursor(&self) -> Option<u64> {
+        self.lock().held
+    }
+
     /// The holder sent everything before `cursor` (`None`: the hold ends).
     fn release(&self, cursor: Option<u64>) {
-        self.lock().held = cursor;
+        {
+            let mut ring = self.lock();
+            ring.held = cursor;
+            trim(&mut ring);
+        }
         self.room.notify_waiters();
     }
 
@@ -258,9 +267,15 @@ impl Output {
     }
 }
 
-/// Drops the oldest events while over the bound, always keeping the newest.
+/// Drops the oldest events while over the bound, always keeping the newest and every event a
+/// holder has not sent yet (the end event and a shrink may overshoot; the trim after the hold
+/// ends catches up).
 fn trim(ring: &mut Ring) {
     while ring.bytes > ring.cap && ring.events.len() > 1 {
+        let front = ring.events.front().map(|(seq, _)| *seq);
+        if ring.held.is_some_and(|held| front >= Some(held)) {
+            break;
+        }
         if let Some((_, old)) = ring.events.pop_front() {
             ring.bytes -= cost(&old);
         }

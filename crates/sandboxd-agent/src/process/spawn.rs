@@ -5,8 +5,9 @@
 //! Its output is read as it comes into the process's ring by reader tasks;
 //! a supervisor task reaps it, kills its group with SIGKILL at the call's
 //! deadline, drains what the readers still hold (bounded, since a
-//! background grandchild may keep a pipe open forever) and appends the end
-//! event. Nothing here depends on any client staying connected.
+//! background grandchild may keep a pipe open forever; a held process's
+//! drain lasts while its holder keeps reading) and appends the end event.
+//! Nothing here depends on any client staying connected.
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -219,9 +220,18 @@ async fn supervise(
     };
     // Reaped: no longer running, so no signal can reach a reused pid.
     agent.processes.exited(&proc);
-    let drained = futures_util::future::join_all(readers.iter_mut());
-    if tokio::time::timeout(DRAIN, drained).await.is_err() {
-        readers.iter().for_each(JoinHandle::abort);
+    // Each round of the drain is bounded, but a round in which the holder of a held process read
+    // on (its readers wait for it, not for the pipe) earns another one.
+    loop {
+        let before = proc.output.held_cursor();
+        let drained = futures_util::future::join_all(readers.iter_mut());
+        if tokio::time::timeout(DRAIN, drained).await.is_ok() {
+            break;
+        }
+        if before.is_none() || proc.output.held_cursor() == before {
+            readers.iter().for_each(JoinHandle::abort);
+            break;
+        }
     }
     let end = match status {
         Ok(status) => exit::end_event(status),

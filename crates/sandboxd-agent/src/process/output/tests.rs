@@ -59,6 +59,23 @@ async fn a_held_output_waits_for_its_holder_instead_of_dropping() {
 }
 
 #[test]
+fn the_end_and_the_exit_shrink_keep_what_the_holder_has_not_sent() {
+    let out = Output::held(4 * (EVENT_OVERHEAD + 100));
+    for _ in 0..4 {
+        out.data(chunk(100));
+    }
+    out.finish(EndEvent::default());
+    out.shrink(1);
+    let b = out.read(1);
+    assert!(!b.gap && b.events.len() == 5 && b.done);
+    out.release(Some(3));
+    assert!(out.read(1).gap && !out.read(3).gap);
+    out.release(None);
+    let b = out.read(3);
+    assert!(b.gap && b.events.len() == 1 && b.done, "the end survives");
+}
+
+#[test]
 fn overflow_marks_a_gap_and_keeps_the_newest() {
     let out = Output::new(4 * (EVENT_OVERHEAD + 100));
     for _ in 0..10 {
