@@ -303,5 +303,61 @@ async fn exec_through_the_agent_loses_no_output() {
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1_000_000, "lost lines (stderr {err})");
-    assert!(lines.iter().enumerate().all(|(i, l)| l.parse() == Ok(i + 1)));
+    assert!(lines
+        .iter()
+        .enumerate()
+        .all(|(i, l)| l.parse() == Ok(i + 1)));
+}
+
+#[tokio::test]
+async fn cli_exec_streams_and_ctrl_c_terminates_the_process() {
+    let s = TestServer::start().await.unwrap();
+    let id = s.create("").await.unwrap();
+    let bin = env!("CARGO_BIN_EXE_sandboxd");
+    let cli = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(bin);
+        cmd.args(args)
+            .env("SANDBOXD_API", &s.api)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    };
+    let out = cli(&[
+        "exec",
+        &id,
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 4",
+    ])
+    .output()
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+
+    let child = cli(&["exec", &id, "--", "sh", "-c", "echo ready; sleep 60"])
+        .spawn()
+        .unwrap();
+    // Interrupt it once the command runs (ps lists it).
+    let mut listed = false;
+    for _ in 0..100 {
+        let ps = cli(&["ps", &id]).output().await.unwrap();
+        if String::from_utf8_lossy(&ps.stdout).contains("sleep 60") {
+            listed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(listed, "the process never showed in ps");
+    let pid = child.id().unwrap() as i32;
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .expect("exec did not end after Ctrl-C")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(143), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ready\n");
 }

@@ -16,6 +16,8 @@ const RESUMES: u32 = 5;
 
 /// Runs `cmd` in sandbox `id`, printing its output as it comes; returns its exit code.
 pub async fn exec(api: &Api, id: &str, cmd: Vec<String>, timeout: Option<u64>) -> Result<i32> {
+    // Listening before the process exists: a Ctrl-C at any point reaches it.
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut body = json!({ "cmd": cmd });
     if let Some(t) = timeout {
         body["timeout_s"] = json!(t);
@@ -44,7 +46,7 @@ pub async fn exec(api: &Api, id: &str, cmd: Vec<String>, timeout: Option<u64>) -
         loop {
             let chunk = tokio::select! {
                 c = resp.chunk() => c,
-                _ = tokio::signal::ctrl_c() => {
+                _ = sigint.recv() => {
                     interrupts += 1;
                     let signal = if interrupts == 1 { "SIGTERM" } else { "SIGKILL" };
                     let path = format!("/v1/sandboxes/{id}/processes/{pid}/signal");
