@@ -112,7 +112,16 @@ impl Engine {
             Some(ep) => {
                 let ep = ep.client_endpoint();
                 let cap = self.inner.cfg.exec_output_cap;
-                match agent::run(&self.inner.agent, &ep, cmd, cwd, cap).await? {
+                let run = agent::run(&self.inner.agent, &ep, cmd, cwd, cap);
+                // Backstop, as on the docker path, should the agent never report the deadline.
+                let collected = match cmd.timeout_s {
+                    Some(t) => match tokio::time::timeout(Duration::from_secs(t + 10), run).await {
+                        Ok(r) => r,
+                        Err(_) => return Ok(backstop_result()),
+                    },
+                    None => run.await,
+                };
+                match collected? {
                     agent::Collected::Done(out) => {
                         self.agent_reached(id);
                         return Ok(out);
@@ -185,16 +194,7 @@ impl Engine {
         let out = match backstop {
             Some(limit) => match tokio::time::timeout(limit, fut).await {
                 Ok(r) => r,
-                Err(_) => {
-                    return Ok(ExecResult {
-                        stdout: Vec::new(),
-                        stderr: b"sandboxd: command timed out\n".to_vec(),
-                        exit_code: 124,
-                        truncated: false,
-                        timed_out: true,
-                        duration_ms: 0,
-                    })
-                }
+                Err(_) => return Ok(backstop_result()),
             },
             None => fut.await,
         };
@@ -218,5 +218,17 @@ impl Engine {
             timed_out,
             duration_ms: 0,
         })
+    }
+}
+
+/// The answer when sandboxd stopped waiting for a command past its deadline.
+fn backstop_result() -> ExecResult {
+    ExecResult {
+        stdout: Vec::new(),
+        stderr: b"sandboxd: command timed out\n".to_vec(),
+        exit_code: 124,
+        truncated: false,
+        timed_out: true,
+        duration_ms: 0,
     }
 }
