@@ -4,6 +4,7 @@
 //! fails with one typed [`CallError`] that says whether the agent refused it
 //! (a Connect code), could not be reached, or broke the protocol.
 
+pub mod process_events;
 mod stream;
 
 use std::net::SocketAddr;

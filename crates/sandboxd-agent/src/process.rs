@@ -8,7 +8,9 @@
 //! Resumable output (sandboxd-private): every start/data/end message carries
 //! `"seq"`; a `Connect` with header `x-sandboxd-since: N` first replays the
 //! kept events with seq > N (`"gap": true` on the first one when some were
-//! already dropped), then follows live.
+//! already dropped), then follows live. A `Start` with header
+//! `x-sandboxd-hold` holds the process's output for that stream: the
+//! process is slowed to the stream's pace instead of losing output (exec).
 
 mod exit;
 mod output;
@@ -35,16 +37,19 @@ use registry::{Input, Proc};
 
 /// The request header that asks `Connect` to replay kept output.
 pub const SINCE_HEADER: &str = "x-sandboxd-since";
+/// The request header that makes a `Start` stream hold its process's output.
+pub const HOLD_HEADER: &str = "x-sandboxd-hold";
 
 pub async fn serve(agent: Arc<Agent>, method: &str, req: Request<Incoming>) -> Response {
     match method {
         "Start" => {
+            let hold = req.headers().contains_key(HOLD_HEADER);
             server_stream(
                 req,
                 KEEPALIVE,
                 move |r: StartRequest, meta, sink| async move {
-                    let proc = spawn::start(&agent, r, meta.deadline).await?;
-                    proc.output.follow(proc.pid, 1, &sink).await;
+                    let proc = spawn::start(&agent, r, meta.deadline, hold).await?;
+                    proc.output.follow(proc.pid, 1, &sink, hold).await;
                     Ok(())
                 },
             )
@@ -61,7 +66,7 @@ pub async fn serve(agent: Arc<Agent>, method: &str, req: Request<Incoming>) -> R
                 move |r: ConnectRequest, _, sink| async move {
                     let proc = agent.processes.any(&r.process)?;
                     let cursor = proc.output.cursor(since);
-                    proc.output.follow(proc.pid, cursor, &sink).await;
+                    proc.output.follow(proc.pid, cursor, &sink, false).await;
                     Ok(())
                 },
             )

@@ -7,6 +7,7 @@ pub mod activity;
 pub mod files;
 pub mod health;
 pub mod legacy;
+pub mod processes;
 pub mod sandboxes;
 pub mod terminal;
 

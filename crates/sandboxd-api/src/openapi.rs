@@ -4,7 +4,7 @@
 
 pub mod errors;
 
-use crate::handlers::{access, activity, files, health, legacy, sandboxes, terminal};
+use crate::handlers::{access, activity, files, health, legacy, processes, sandboxes, terminal};
 use crate::wire;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
     security((), ("bearer" = []), ("api_key" = [])),
     tags(
         (name = "sandboxes", description = "Sandboxes and what runs in them"),
+        (name = "processes", description = "Background processes and their output streams"),
         (name = "files", description = "Files in a sandbox's home, through its agent"),
         (name = "meta", description = "Health and this document"),
         (name = "access", description = "API keys and the audit log (admin only)")
@@ -33,12 +34,20 @@ use utoipa::{Modify, OpenApi};
         sandboxes::start, sandboxes::stop,
         activity::exec, activity::keepalive, activity::logs, activity::activity,
         terminal::terminal,
+        processes::start, processes::list, processes::stream::output, processes::stdin,
+        processes::signal,
         health::openapi, health::metrics, health::healthz, health::readyz,
         access::create_key, access::list_keys, access::revoke_key, access::audit,
         files::get, files::transfer::put, files::delete, files::mkdir, files::rename,
         files::transfer::archive_get, files::transfer::archive_put, files::watch::watch,
     ),
-    components(schemas(wire::ErrorBody, wire::TerminalClientFrame, wire::TerminalServerFrame)),
+    components(schemas(
+        wire::ErrorBody,
+        wire::TerminalClientFrame,
+        wire::TerminalServerFrame,
+        wire::OutputChunk,
+        wire::ExitEvent
+    )),
     modifiers(&BearerAndOptionalBodies)
 )]
 struct ApiDoc;

@@ -4,7 +4,7 @@
 
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::handlers::{access, activity, files, health, legacy, sandboxes, terminal};
+use crate::handlers::{access, activity, files, health, legacy, processes, sandboxes, terminal};
 use crate::{audit, auth, guard, scope, trace, ApiState};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put, MethodRouter};
@@ -133,6 +133,27 @@ fn routes() -> Routes {
             "GET",
             "/v1/sandboxes/{id}/terminal",
             get(terminal::terminal),
+        )
+        .add(
+            "POST",
+            "/v1/sandboxes/{id}/processes",
+            post(processes::start),
+        )
+        .add("GET", "/v1/sandboxes/{id}/processes", get(processes::list))
+        .add(
+            "GET",
+            "/v1/sandboxes/{id}/processes/{pid}/output",
+            get(processes::stream::output),
+        )
+        .add(
+            "POST",
+            "/v1/sandboxes/{id}/processes/{pid}/stdin",
+            post(processes::stdin),
+        )
+        .add(
+            "POST",
+            "/v1/sandboxes/{id}/processes/{pid}/signal",
+            post(processes::signal),
         )
         .add("GET", "/v1/openapi.json", get(health::openapi))
         .add("GET", "/metrics", get(health::metrics))

@@ -7,6 +7,7 @@
 mod access;
 mod files;
 mod output;
+mod process;
 mod request;
 mod response;
 mod terminal;
@@ -19,6 +20,10 @@ pub use files::{
     MoveBody, PathParams, WatchParams,
 };
 pub use output::{OutputBytes, OutputEncoding};
+pub use process::{
+    ExitEvent, OutputChunk, OutputParams, ProcessBody, ProcessList, ProcessView, SignalBody,
+    SignalName, StdinBody,
+};
 pub use request::{DeleteParams, ExecBody, KeepaliveBody, ListParams, LogsParams};
 pub use response::{
     ActivityBody, ActivitySourceName, AgentSessions, ErrorBody, ErrorDetail, ExecOutput, Health,

@@ -9,6 +9,7 @@
 //! It is its own crate and binary because it runs the fixture app from `sandboxd-testkit`,
 //! which the release `sandboxd` binary must not carry.
 
+mod agent;
 mod api;
 mod burst;
 mod child;

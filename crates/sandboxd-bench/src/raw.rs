@@ -11,7 +11,9 @@ use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::network::CreateNetworkOptions;
 use bollard::Docker;
 use futures_util::StreamExt;
-use sandboxd_core::{IdlePolicy, Resources, Sandbox, SandboxId, Status};
+use sandboxd_core::{
+    AgentToken, IdlePolicy, Resources, Sandbox, SandboxId, Status, AGENT_TOKEN_BYTES,
+};
 use sandboxd_engine::container;
 use sandboxd_runtime::binaries;
 use sandboxd_runtime::docker::teardown;
@@ -63,6 +65,8 @@ pub struct Raw {
     agent: PathBuf,
     homes: PathBuf,
     next: AtomicU64,
+    /// The agent token of every raw container (the bench calls raw agents directly).
+    agent_token: AgentToken,
     /// Removals on the raw network happen one at a time, as sandboxd's do.
     removals: tokio::sync::Mutex<()>,
 }
@@ -98,7 +102,10 @@ impl Raw {
         let agent = binaries::AGENT.install(&bin).context("writing the agent")?;
         let homes = dir.join("raw-homes");
         std::fs::create_dir_all(&homes)?;
+        let mut bytes = [0u8; AGENT_TOKEN_BYTES];
+        std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
         Ok(Raw {
+            agent_token: AgentToken::from_random(bytes),
             docker,
             network,
             instance: instance.to_string(),
@@ -155,8 +162,14 @@ impl Raw {
             last_error: None,
             owner: None,
         };
-        // No agent token: the raw baseline never talks to the agent.
-        let spec = container::spec(name.clone(), &sb, l.nofile, INIT_GRACE_MS, None);
+        // An agent token, as sandboxd gives its containers: the bench calls raw agents directly.
+        let spec = container::spec(
+            name.clone(),
+            &sb,
+            l.nofile,
+            INIT_GRACE_MS,
+            Some(&self.agent_token),
+        );
         let host = HostPaths {
             workspace: home,
             init: self.init.clone(),
@@ -218,6 +231,10 @@ impl Raw {
         let code = self.docker.inspect_exec(&created.id).await?.exit_code;
         anyhow::ensure!(code == Some(0), "raw exec of true exited with {code:?}");
         Ok(())
+    }
+
+    pub fn agent_token(&self) -> &AgentToken {
+        &self.agent_token
     }
 
     pub async fn ip(&self, name: &str) -> Result<IpAddr> {

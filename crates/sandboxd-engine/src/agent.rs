@@ -21,6 +21,16 @@ pub struct AgentEndpoint {
     pub token: AgentToken,
 }
 
+impl AgentEndpoint {
+    /// The agent client's view of this endpoint.
+    pub fn client_endpoint(&self) -> sandboxd_agent_client::Endpoint {
+        sandboxd_agent_client::Endpoint {
+            addr: self.addr,
+            token: self.token.expose().to_string(),
+        }
+    }
+}
+
 /// A new random token.
 pub fn new_agent_token() -> std::io::Result<AgentToken> {
     let mut bytes = [0u8; AGENT_TOKEN_BYTES];

@@ -1,8 +1,10 @@
 //! Exec: run one command in a sandbox and return its output. A stopped sandbox is started first.
 //! The lock is held only to bring the sandbox up and register the exec; the command itself runs
 //! unlocked so several execs proceed together, at most [`MAX_CONCURRENT_EXECS`] per sandbox.
-//! Its whole duration counts as activity.
+//! Its whole duration counts as activity. Commands run through the sandbox's agent
+//! (`exec/agent.rs`); `docker exec` is the fallback only while the agent cannot be reached.
 
+mod agent;
 mod slots;
 
 pub(crate) use slots::ExecSlots;
@@ -102,6 +104,67 @@ impl Engine {
     }
 
     async fn run_exec(&self, id: &SandboxId, cmd: &ExecCommand) -> Result<ExecResult, EngineError> {
+        let cwd = cmd
+            .cwd
+            .clone()
+            .unwrap_or_else(|| format!("{HOME}/workspace"));
+        let why = match self.agent_endpoint(id).await? {
+            Some(ep) => {
+                let ep = ep.client_endpoint();
+                let cap = self.inner.cfg.exec_output_cap;
+                let run = agent::run(&self.inner.agent, &ep, cmd, cwd, cap);
+                // Backstop, as on the docker path, should the agent never report the deadline.
+                let collected = match cmd.timeout_s {
+                    Some(t) => match tokio::time::timeout(Duration::from_secs(t + 10), run).await {
+                        Ok(r) => r,
+                        Err(_) => return Ok(backstop_result()),
+                    },
+                    None => run.await,
+                };
+                match collected? {
+                    agent::Collected::Done(out) => {
+                        self.agent_reached(id);
+                        return Ok(out);
+                    }
+                    agent::Collected::Unreachable(m) => m,
+                }
+            }
+            None => "no agent endpoint".to_string(),
+        };
+        self.agent_missed(id, &why);
+        self.run_docker_exec(id, cmd).await
+    }
+
+    /// Logs the first fallback to `docker exec` of each sandbox start at warn.
+    fn agent_missed(&self, id: &SandboxId, why: &str) {
+        let started = self.inner.activity.route(id).map(|r| r.started_ms);
+        let mut warned = self
+            .inner
+            .agent_warned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if warned.insert(id.clone(), started) != Some(started) {
+            tracing::warn!(%id, reason = why, "agent unreachable; exec falls back to docker exec");
+        }
+    }
+
+    /// The agent answered again: a later outage is worth a new warning.
+    fn agent_reached(&self, id: &SandboxId) {
+        let mut warned = self
+            .inner
+            .agent_warned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if !warned.is_empty() {
+            warned.remove(id);
+        }
+    }
+
+    async fn run_docker_exec(
+        &self,
+        id: &SandboxId,
+        cmd: &ExecCommand,
+    ) -> Result<ExecResult, EngineError> {
         // Every exec goes through our init's exec wrapper: it takes the agent token out of the
         // environment Docker hands exec'd processes (the container's), and with a timeout it
         // runs the command in its own process group and kills the whole group when time is up,
@@ -131,16 +194,7 @@ impl Engine {
         let out = match backstop {
             Some(limit) => match tokio::time::timeout(limit, fut).await {
                 Ok(r) => r,
-                Err(_) => {
-                    return Ok(ExecResult {
-                        stdout: Vec::new(),
-                        stderr: b"sandboxd: command timed out\n".to_vec(),
-                        exit_code: 124,
-                        truncated: false,
-                        timed_out: true,
-                        duration_ms: 0,
-                    })
-                }
+                Err(_) => return Ok(backstop_result()),
             },
             None => fut.await,
         };
@@ -164,5 +218,17 @@ impl Engine {
             timed_out,
             duration_ms: 0,
         })
+    }
+}
+
+/// The answer when sandboxd stopped waiting for a command past its deadline.
+fn backstop_result() -> ExecResult {
+    ExecResult {
+        stdout: Vec::new(),
+        stderr: b"sandboxd: command timed out\n".to_vec(),
+        exit_code: 124,
+        truncated: false,
+        timed_out: true,
+        duration_ms: 0,
     }
 }

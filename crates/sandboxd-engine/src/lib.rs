@@ -72,6 +72,10 @@ struct Inner {
     activity: Arc<Activity>,
     memory: Arc<dyn memory::HostMemory>,
     exec_slots: Arc<exec::ExecSlots>,
+    /// The one pooled client of every sandbox's agent.
+    agent: sandboxd_agent_client::AgentClient,
+    /// Sandboxes whose exec fell back to `docker exec`, with the start (ms) it was logged for.
+    agent_warned: std::sync::Mutex<std::collections::HashMap<SandboxId, Option<i64>>>,
     metrics: Arc<sandboxd_metrics::Metrics>,
     /// Detached work (lifecycle actions that outlive their request, wakes, event reconciles):
     /// shutdown closes it and waits for it.
@@ -137,12 +141,19 @@ impl Engine {
                 network_problem: Default::default(),
                 memory,
                 exec_slots: Default::default(),
+                agent: sandboxd_agent_client::AgentClient::new(),
+                agent_warned: Default::default(),
                 metrics: Arc::new(sandboxd_metrics::Metrics::new()),
                 tasks: tokio_util::task::TaskTracker::new(),
                 port_waits: Default::default(),
                 wake_throttle: Default::default(),
             }),
         })
+    }
+
+    /// The pooled client sandboxd reaches agents with (see [`Engine::agent`] for where).
+    pub fn agent_client(&self) -> &sandboxd_agent_client::AgentClient {
+        &self.inner.agent
     }
 
     pub fn config(&self) -> &EngineConfig {

@@ -8,6 +8,7 @@
 //! `sandboxd-bench` binary); the release `sandboxd` binary never links it. It runs `sandboxd`'s
 //! own `serve` in-process, hence it depends on the `sandboxd` library.
 
+pub mod dexec;
 pub mod fixture;
 pub mod ws;
 

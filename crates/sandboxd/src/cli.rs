@@ -4,6 +4,7 @@
 //! (the client commands); flags carry the embedded defaults shown by `--help`.
 
 mod client;
+mod follow;
 mod keys;
 mod serve;
 mod terminal;

@@ -232,6 +232,34 @@ async fn every_live_answer_matches_the_document() {
         )
         .await;
     assert_eq!(st, 200);
+    // Background processes: start, list, stdin, signal, and the output stream (text).
+    let procs = "/v1/sandboxes/contract/processes";
+    let body = r#"{"cmd":["cat"],"stdin":true,"tag":"cat","env":{"X":"y"},"cwd":"/tmp"}"#;
+    let (st, v) = api.call("POST", procs, Some(body)).await;
+    assert_eq!((st, v["tag"].as_str()), (201, Some("cat")), "{v}");
+    let pid = v["pid"].as_u64().unwrap();
+    let (st, v) = api.call("GET", procs, None).await;
+    assert_eq!((st, v["processes"][0]["pid"].as_u64()), (200, Some(pid)));
+    let stdin = format!("{procs}/{pid}/stdin");
+    let (st, _) = api
+        .call("POST", &stdin, Some(r#"{"text":"hi\n","eof":true}"#))
+        .await;
+    assert_eq!(st, 204);
+    let (st, v) = api
+        .call("GET", &format!("{procs}/{pid}/output"), None)
+        .await;
+    let text = v.as_str().unwrap_or_default();
+    assert!(st == 200 && text.contains("event: exit"), "{st} {v}");
+    let (_, v) = api
+        .call("POST", procs, Some(r#"{"cmd":["sleep","60"]}"#))
+        .await;
+    let signal = format!("{procs}/{}/signal", v["pid"]);
+    assert_eq!(
+        api.call("POST", &signal, Some(r#"{"signal":"SIGKILL"}"#))
+            .await
+            .0,
+        204
+    );
     for (path, body) in [
         ("/v1/sandboxes/contract/keepalive", r#"{"seconds":120}"#),
         ("/sandbox/contract/keepalive", ""),

@@ -7,11 +7,18 @@
 //! cursor still wanted, the cursor jumps to the oldest kept event and that
 //! event carries `gap: true`. The end event is the newest entry and is never
 //! evicted, so every stream of a finished process ends with it.
+//!
+//! Held output (sandboxd-private, for exec): a process started with
+//! `x-sandboxd-hold` has one flow-controlled subscriber, its Start stream.
+//! Its readers then wait before an append that would drop an event that
+//! stream has not sent yet, so the process is slowed to its caller's pace
+//! (through the pipe) instead of losing output. The hold ends when that
+//! stream ends or goes away; other subscribers never hold anything.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::connect::stream::Sink;
 use crate::proto::process::{EndEvent, Event, EventResponse, Output as Data};
@@ -32,6 +39,22 @@ struct Ring {
     cap: usize,
     next: u64,
     end: Option<u64>,
+    /// The oldest seq the holding subscriber has not sent yet (`None`: no holder).
+    held: Option<u64>,
+}
+
+impl Ring {
+    /// Whether appending `need` bytes would drop an event the holder still needs.
+    fn blocks(&self, need: usize) -> bool {
+        let Some(held) = self.held else {
+            return false;
+        };
+        let pending: usize = (self.events.iter().rev())
+            .take_while(|(seq, _)| *seq >= held)
+            .map(|(_, e)| cost(e))
+            .sum();
+        pending > 0 && pending + need + EVENT_OVERHEAD > self.cap
+    }
 }
 
 /// One process's event ring and its change signal.
@@ -39,6 +62,17 @@ struct Ring {
 pub struct Output {
     ring: Mutex<Ring>,
     changed: watch::Sender<u64>,
+    /// Signalled when the holder sent something (or left).
+    room: Notify,
+}
+
+/// Ends the hold when the holding stream ends, however it ends.
+struct Release<'a>(&'a Output);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.release(None);
+    }
 }
 
 /// What one read of the ring gave a cursor.
@@ -68,9 +102,46 @@ impl Output {
                 cap,
                 next: 1,
                 end: None,
+                held: None,
             }),
             changed: watch::Sender::new(0),
+            room: Notify::new(),
         }
+    }
+
+    /// An output whose first subscriber (the Start stream) holds it (see the module rule).
+    pub fn held(cap: usize) -> Output {
+        let out = Output::new(cap);
+        out.lock().held = Some(1);
+        out
+    }
+
+    /// Waits while appending `need` bytes would drop an event the holder has not sent.
+    pub async fn wait_room(&self, need: usize) {
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if !self.lock().blocks(need) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// The holder's cursor (`None` without a holder): it moves as the holder sends.
+    pub fn held_cursor(&self) -> Option<u64> {
+        self.lock().held
+    }
+
+    /// The holder sent everything before `cursor` (`None`: the hold ends).
+    fn release(&self, cursor: Option<u64>) {
+        {
+            let mut ring = self.lock();
+            ring.held = cursor;
+            trim(&mut ring);
+        }
+        self.room.notify_waiters();
     }
 
     fn lock(&self) -> MutexGuard<'_, Ring> {
@@ -152,8 +223,9 @@ impl Output {
 
     /// Sends `start{pid}` then every event from `cursor` on, live, until the
     /// end event (then `Ok`) or until the client goes away (also `Ok`: the
-    /// process is not affected).
-    pub async fn follow(&self, pid: u32, mut cursor: u64, sink: &Sink) {
+    /// process is not affected). `hold`: this is the holding subscriber.
+    pub async fn follow(&self, pid: u32, mut cursor: u64, sink: &Sink, hold: bool) {
+        let _release = hold.then(|| Release(self));
         let start = EventResponse {
             event: Event::Start { pid },
             seq: 0,
@@ -184,6 +256,9 @@ impl Output {
                 if sink.send(&msg).await.is_err() {
                     return;
                 }
+                if hold {
+                    self.release(Some(cursor));
+                }
             }
             if batch.done {
                 return;
@@ -192,9 +267,15 @@ impl Output {
     }
 }
 
-/// Drops the oldest events while over the bound, always keeping the newest.
+/// Drops the oldest events while over the bound, always keeping the newest and every event a
+/// holder has not sent yet (the end event and a shrink may overshoot; the trim after the hold
+/// ends catches up).
 fn trim(ring: &mut Ring) {
     while ring.bytes > ring.cap && ring.events.len() > 1 {
+        let front = ring.events.front().map(|(seq, _)| *seq);
+        if ring.held.is_some_and(|held| front >= Some(held)) {
+            break;
+        }
         if let Some((_, old)) = ring.events.pop_front() {
             ring.bytes -= cost(&old);
         }
@@ -202,56 +283,4 @@ fn trim(ring: &mut Ring) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn chunk(n: usize) -> Data {
-        Data::Stdout(vec![b'x'; n])
-    }
-
-    #[test]
-    fn replay_from_any_point_and_end_is_last() {
-        let out = Output::new(RUNNING_CAP);
-        assert_eq!(out.data(chunk(1)), 1);
-        assert_eq!(out.data(chunk(2)), 2);
-        assert_eq!(
-            out.cursor(None),
-            3,
-            "live subscribers start after what exists"
-        );
-        let b = out.read(out.cursor(Some(1)));
-        assert_eq!(b.events.iter().map(|e| e.0).collect::<Vec<_>>(), [2]);
-        assert!(!b.gap && !b.done);
-        let end = out.finish(EndEvent::default());
-        assert_eq!(end, 3);
-        assert_eq!(out.data(chunk(1)), 0, "nothing is appended after the end");
-        let b = out.read(out.cursor(Some(0)));
-        assert_eq!(b.events.len(), 3);
-        assert!(b.done && !b.gap);
-        // A late live subscriber, or one claiming a future seq, still gets the end.
-        for since in [None, Some(99)] {
-            let b = out.read(out.cursor(since));
-            assert_eq!(b.events.len(), 1);
-            assert!(matches!(b.events[0].1, Event::End(_)) && b.done);
-        }
-    }
-
-    #[test]
-    fn overflow_marks_a_gap_and_keeps_the_newest() {
-        let out = Output::new(4 * (EVENT_OVERHEAD + 100));
-        for _ in 0..10 {
-            out.data(chunk(100));
-        }
-        let b = out.read(out.cursor(Some(0)));
-        assert!(b.gap, "seq 1..6 were dropped");
-        assert_eq!(b.events.first().map(|e| e.0), Some(7));
-        assert_eq!(b.events.last().map(|e| e.0), Some(10));
-        let b = out.read(out.cursor(Some(7)));
-        assert!(!b.gap && b.events.len() == 3);
-        out.finish(EndEvent::default());
-        out.shrink(1);
-        let b = out.read(1);
-        assert_eq!(b.events.len(), 1, "the end event survives any bound");
-        assert!(b.gap && b.done);
-    }
-}
+mod tests;

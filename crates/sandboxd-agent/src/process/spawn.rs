@@ -5,8 +5,9 @@
 //! Its output is read as it comes into the process's ring by reader tasks;
 //! a supervisor task reaps it, kills its group with SIGKILL at the call's
 //! deadline, drains what the readers still hold (bounded, since a
-//! background grandchild may keep a pipe open forever) and appends the end
-//! event. Nothing here depends on any client staying connected.
+//! background grandchild may keep a pipe open forever; a held process's
+//! drain lasts while its holder keeps reading) and appends the end event.
+//! Nothing here depends on any client staying connected.
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -45,13 +46,15 @@ struct Spawned {
 }
 
 /// Starts `req`'s process, registers it and leaves it running under its
-/// supervisor; `deadline` (the call's `Connect-Timeout-Ms`) bounds its life.
+/// supervisor; `deadline` (the call's `Connect-Timeout-Ms`) bounds its life;
+/// `hold`: its output is held for the Start stream (see `output`).
 /// The cwd check, terminal setup and fork+exec run on a blocking thread
 /// while a registry slot (cap and tag) is held for the process.
 pub async fn start(
     agent: &Arc<Agent>,
     req: StartRequest,
     deadline: Option<Duration>,
+    hold: bool,
 ) -> Result<Arc<Proc>, RpcError> {
     if req.process.cmd.is_empty() {
         return Err(RpcError::invalid("process.cmd is empty"));
@@ -74,7 +77,11 @@ pub async fn start(
             ..req.process
         },
         input,
-        output: Output::new(RUNNING_CAP),
+        output: if hold {
+            Output::held(RUNNING_CAP)
+        } else {
+            Output::new(RUNNING_CAP)
+        },
     });
     slot.fill(proc.clone());
     let mut readers = Vec::new();
@@ -171,6 +178,7 @@ fn resolve_cwd(agent: &Agent, cwd: Option<&str>) -> Result<PathBuf, RpcError> {
 async fn pump<R: AsyncRead + Unpin>(mut from: R, proc: Arc<Proc>, wrap: fn(Vec<u8>) -> Data) {
     let mut buf = vec![0u8; CHUNK];
     while let Ok(n @ 1..) = from.read(&mut buf).await {
+        proc.output.wait_room(n).await;
         proc.output.data(wrap(buf[..n].to_vec()));
     }
 }
@@ -178,6 +186,7 @@ async fn pump<R: AsyncRead + Unpin>(mut from: R, proc: Arc<Proc>, wrap: fn(Vec<u
 async fn pump_pty(pty: Arc<Pty>, proc: Arc<Proc>) {
     let mut buf = vec![0u8; CHUNK];
     while let Ok(n @ 1..) = pty.read(&mut buf).await {
+        proc.output.wait_room(n).await;
         proc.output.data(Data::Pty(buf[..n].to_vec()));
     }
 }
@@ -211,9 +220,18 @@ async fn supervise(
     };
     // Reaped: no longer running, so no signal can reach a reused pid.
     agent.processes.exited(&proc);
-    let drained = futures_util::future::join_all(readers.iter_mut());
-    if tokio::time::timeout(DRAIN, drained).await.is_err() {
-        readers.iter().for_each(JoinHandle::abort);
+    // Each round of the drain is bounded, but a round in which the holder of a held process read
+    // on (its readers wait for it, not for the pipe) earns another one.
+    loop {
+        let before = proc.output.held_cursor();
+        let drained = futures_util::future::join_all(readers.iter_mut());
+        if tokio::time::timeout(DRAIN, drained).await.is_ok() {
+            break;
+        }
+        if before.is_none() || proc.output.held_cursor() == before {
+            readers.iter().for_each(JoinHandle::abort);
+            break;
+        }
     }
     let end = match status {
         Ok(status) => exit::end_event(status),

@@ -90,8 +90,11 @@ fn every_body_has_a_component_schema() {
                 );
                 continue;
             }
-            // The metrics are Prometheus text, not JSON.
-            if let Some(text) = resp["content"].get("application/openmetrics-text") {
+            // The metrics are Prometheus text, and event streams are SSE text, not JSON.
+            let text = ["application/openmetrics-text", "text/event-stream"]
+                .iter()
+                .find_map(|t| resp["content"].get(*t));
+            if let Some(text) = text {
                 assert_eq!(text["schema"]["type"], "string", "{what}");
                 continue;
             }

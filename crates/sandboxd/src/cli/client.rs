@@ -1,6 +1,6 @@
 //! The thin client: each subcommand is one HTTP request to a running `sandboxd serve`. Output is
-//! the API's JSON, except `exec`, which prints the command's output and exits with its code, and
-//! `cp`, which streams files (see `copy`).
+//! the API's JSON, except `exec`, which streams the command's output and exits with its code,
+//! `ps` (see `follow`), and `cp`, which streams files (see `copy`).
 
 mod copy;
 
@@ -32,7 +32,8 @@ pub enum ClientCmd {
         #[command(flatten)]
         api: Api,
     },
-    /// Run a command in a sandbox: sandboxd exec ID -- CMD... (-it: in a terminal, attached)
+    /// Run a command in a sandbox, streaming its output: sandboxd exec ID -- CMD... (-it: in a
+    /// terminal, attached)
     Exec {
         id: String,
         #[arg(last = true, required = true)]
@@ -50,6 +51,12 @@ pub enum ClientCmd {
     },
     /// Open an interactive login shell in a sandbox (exit with `exit` or Ctrl-D).
     Shell {
+        id: String,
+        #[command(flatten)]
+        api: Api,
+    },
+    /// List the processes the sandbox's agent started (running and recently exited).
+    Ps {
         id: String,
         #[command(flatten)]
         api: Api,
@@ -127,22 +134,13 @@ impl Api {
             .or_else(|| crate::admin_token::read(&self.data_dir))
     }
 
-    /// A request to `path` with the token, for calls that are not plain JSON.
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let url = format!("{}{}", self.api.trim_end_matches('/'), path);
-        let req = reqwest::Client::new().request(method, url);
-        match self.token() {
-            Some(t) => req.bearer_auth(t),
-            None => req,
-        }
-    }
-
-    pub(super) async fn call(
+    /// A request to the API with the token, not yet sent.
+    pub(super) fn request(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
-    ) -> Result<Value> {
+    ) -> reqwest::RequestBuilder {
         let client = reqwest::Client::new();
         let mut req = client.request(
             method,
@@ -154,7 +152,17 @@ impl Api {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req
+        req
+    }
+
+    pub(super) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let resp = self
+            .request(method, path, body)
             .send()
             .await
             .with_context(|| format!("calling {}", self.api))?;
@@ -234,21 +242,9 @@ impl ClientCmd {
                 if interactive {
                     bail!("-i needs -t here (sandboxd exec -it ID -- CMD...)");
                 }
-                let mut body = json!({ "cmd": cmd });
-                if let Some(t) = timeout {
-                    body["timeout_s"] = json!(t);
-                }
-                let v = api
-                    .call(
-                        Method::POST,
-                        &format!("/v1/sandboxes/{id}/exec"),
-                        Some(body),
-                    )
-                    .await?;
-                print!("{}", v["stdout"].as_str().unwrap_or(""));
-                eprint!("{}", v["stderr"].as_str().unwrap_or(""));
-                return Ok(v["exit_code"].as_i64().unwrap_or(1) as i32);
+                return super::follow::exec(&api, &id, cmd, timeout).await;
             }
+            ClientCmd::Ps { id, api } => super::follow::ps(&api, &id).await?,
             ClientCmd::Stop { id, api } => print(
                 &api.call(Method::POST, &format!("/v1/sandboxes/{id}/stop"), None)
                     .await?,

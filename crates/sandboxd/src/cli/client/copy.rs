@@ -67,7 +67,7 @@ fn base_name<'a>(path: &'a str, id: &'a str) -> &'a str {
 async fn download(api: &Api, id: &str, path: &str, to: &Path) -> Result<()> {
     let files = format!("/v1/sandboxes/{id}/files");
     let mut resp = check(
-        api.request(Method::GET, &files)
+        api.request(Method::GET, &files, None)
             .query(&[("path", path)])
             .send()
             .await?,
@@ -99,7 +99,7 @@ async fn download(api: &Api, id: &str, path: &str, to: &Path) -> Result<()> {
     drop(resp);
     std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     let resp = api
-        .request(Method::GET, &format!("{files}/archive"))
+        .request(Method::GET, &format!("{files}/archive"), None)
         .query(&[("path", path)])
         .send()
         .await?;
@@ -144,7 +144,7 @@ async fn upload(api: &Api, from: &Path, id: &str, path: &str) -> Result<()> {
     let files = format!("/v1/sandboxes/{id}/files");
     // Into an existing remote directory: under the source's name.
     let probe = api
-        .request(Method::GET, &files)
+        .request(Method::GET, &files, None)
         .query(&[("path", path)])
         .send()
         .await?;
@@ -181,7 +181,7 @@ async fn upload(api: &Api, from: &Path, id: &str, path: &str) -> Result<()> {
         )
     };
     let resp = api
-        .request(Method::PUT, &route)
+        .request(Method::PUT, &route, None)
         .query(&[("path", remote.as_str())])
         .header(reqwest::header::CONTENT_TYPE, content_type)
         .body(body)
