@@ -14,6 +14,7 @@ mod api;
 mod burst;
 mod child;
 mod cleanup;
+mod files;
 mod footprint;
 mod http;
 mod lifecycle;
@@ -221,6 +222,8 @@ async fn measure(
         "terminal keystroke echo",
         terminal::keystroke_echo(&env).await.map(|f| vec![f]),
     );
+    eprintln!("bench: 10 files through the agent, and the agent's footprint");
+    add("files", files::files_and_agent(&env).await);
     let empty: Vec<&str> = s
         .figures
         .iter()

@@ -27,6 +27,14 @@ const FIGURES: &[&str] = &[
     "rss_5_running",
     "host_mem_per_running_sandbox",
     "container_mem_per_running_sandbox",
+    "exec_true_agent_direct",
+    "first_output_byte",
+    "terminal_keystroke_echo",
+    "agent_rss_idle",
+    "file_write_1mib",
+    "file_read_1mib",
+    "file_write_100mib",
+    "file_read_100mib",
 ];
 
 fn finite_summary(fig: &str, side: &str, s: &Value) {
