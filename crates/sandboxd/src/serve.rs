@@ -55,6 +55,14 @@ pub struct ServeConfig {
     pub reconcile_interval: Duration,
     /// Where admission reads the host's memory (default `/proc/meminfo`; tests substitute).
     pub memory: Arc<dyn HostMemory>,
+    /// The E2B API's template names and the images they stand for (`base`: the default image,
+    /// unless mapped here).
+    pub e2b_templates: Vec<(String, String)>,
+    /// The `domain` E2B answers carry (default: the preview domain, with the preview URL port
+    /// when it is not the scheme's default).
+    pub e2b_domain: Option<String>,
+    /// Whether an E2B kill (and a `kill` end of life) also removes the workspace.
+    pub e2b_purge_on_kill: bool,
 }
 
 impl ServeConfig {
@@ -100,6 +108,9 @@ impl ServeConfig {
             host_guard: true,
             reconcile_interval: Duration::from_secs(30),
             memory: Arc::new(ProcMeminfo),
+            e2b_templates: Vec::new(),
+            e2b_domain: None,
+            e2b_purge_on_kill: false,
         }
     }
 }
@@ -258,6 +269,7 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         reap_interval: cfg.reap_interval,
         min_free_ratio: cfg.min_free_ratio,
         admission_reserve_mb: 256,
+        e2b_purge_on_kill: cfg.e2b_purge_on_kill,
     };
     let runtime: Arc<dyn Runtime> = Arc::new(docker);
     let engine = Engine::start(
