@@ -3,7 +3,7 @@
 //! handling. The API refuses to listen beyond loopback without a token.
 
 use anyhow::{bail, Context, Result};
-use sandboxd_api::{router, ApiState, PreviewUrls, ReadyState};
+use sandboxd_api::{router, ApiState, E2bSettings, PreviewUrls, ReadyState};
 use sandboxd_core::{Limits, Resources};
 use sandboxd_engine::clock::SystemClock;
 use sandboxd_engine::memory::{HostMemory, ProcMeminfo};
@@ -112,6 +112,15 @@ impl ServeConfig {
             e2b_domain: None,
             e2b_purge_on_kill: false,
         }
+    }
+}
+
+/// The `domain` E2B answers carry by default: the preview domain, with the preview port unless
+/// it is 80 or 443 (the SDK only concatenates `<port>-<id>.` and the domain, so a port works).
+pub fn e2b_domain(preview_domain: &str, port: u16) -> String {
+    match port {
+        80 | 443 => preview_domain.to_string(),
+        p => format!("{preview_domain}:{p}"),
     }
 }
 
@@ -287,12 +296,21 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         .with_context(|| format!("binding the preview listener on {} (ports under 1024 need root; set --preview-addr)", cfg.preview_addr))?;
     let preview_addr = preview_listener.local_addr()?;
     let (ready, prober) = ReadyState::spawn(engine.clone(), Duration::from_secs(2)).await;
+    let preview_url_port = cfg.preview_url_port.unwrap_or(preview_addr.port());
     let state = ApiState {
         engine: engine.clone(),
         previews: Arc::new(PreviewUrls {
             scheme: cfg.preview_scheme.clone(),
             domain: cfg.preview_domain.clone(),
-            port: cfg.preview_url_port.unwrap_or(preview_addr.port()),
+            port: preview_url_port,
+        }),
+        e2b: Arc::new(E2bSettings {
+            templates: cfg.e2b_templates.iter().cloned().collect(),
+            domain: cfg
+                .e2b_domain
+                .clone()
+                .unwrap_or_else(|| e2b_domain(&cfg.preview_domain, preview_url_port)),
+            default_image: cfg.image.clone(),
         }),
         ready,
         auth: Arc::new(sandboxd_api::Auth::new(Some(&admin_token), token_required)),
