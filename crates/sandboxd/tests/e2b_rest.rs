@@ -104,12 +104,17 @@ async fn create_info_list_and_kill() {
     )
     .await;
     let id_b = b["sandboxID"].as_str().unwrap().to_string();
-    create(
+    // SDK 2.45 sends these snake_case fields; no internet access is egress `none`.
+    let c = create(
         &s,
-        "/v2/sandboxes",
-        json!({"templateID":"base","metadata":{"suite":"other"}}),
+        "/sandboxes",
+        json!({"templateID":"base","metadata":{"suite":"other"},"secure":true,
+               "allow_internet_access":false}),
     )
     .await;
+    let ours = format!("/v1/sandboxes/{}", c["sandboxID"].as_str().unwrap());
+    let (_, v) = s.call("GET", &ours, None).await.unwrap();
+    assert_eq!(v["egress"], "none", "{v}");
 
     let (st, _, info) = e2b(&s, "GET", &format!("/sandboxes/{id}"), None).await;
     assert_eq!(st, 200, "{info}");

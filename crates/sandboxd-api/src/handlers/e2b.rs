@@ -20,7 +20,7 @@ use crate::ApiState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use sandboxd_core::{CreateRequest, E2bLifetime, ErrorCode, OnEnd, SandboxId, Status};
+use sandboxd_core::{CreateRequest, E2bLifetime, Egress, ErrorCode, OnEnd, SandboxId, Status};
 use sandboxd_engine::EndChange;
 
 pub use view::E2bSettings;
@@ -69,6 +69,7 @@ pub async fn create(
         image: Some(image),
         env: req.env_vars,
         metadata: req.metadata,
+        egress: (req.allow_internet_access == Some(false)).then_some(Egress::None),
         ..CreateRequest::default()
     };
     let mut spec = ours.validate(&st.engine.config().limits)?;
@@ -85,7 +86,13 @@ pub async fn create(
     let engine = st.engine.clone();
     let sb = detached(&st, async move {
         let sb = engine.create_sandbox(spec).await?;
-        engine.agent(&sb.id).await?;
+        // The SDK raises on a failed create and never learns the id: do not leave it running.
+        if let Err(e) = engine.agent(&sb.id).await {
+            if let Err(rm) = engine.delete_sandbox(&sb.id, true).await {
+                tracing::warn!(id = %sb.id, error = %rm, "removing a sandbox without an agent failed");
+            }
+            return Err(e);
+        }
         Ok(sb)
     })
     .await?;

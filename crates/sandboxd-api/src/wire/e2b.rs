@@ -21,6 +21,9 @@ pub struct E2bNewSandbox {
     pub metadata: Option<BTreeMap<String, String>>,
     /// Environment of every process in the sandbox.
     pub env_vars: Option<BTreeMap<String, String>>,
+    /// `false`: no outbound connections (sandboxd's egress `none`); default: the internet.
+    #[serde(rename = "allow_internet_access")]
+    pub allow_internet_access: Option<bool>,
 }
 
 /// `POST /sandboxes/{sandboxID}/connect` (v1 and v2) and `/resume`.
