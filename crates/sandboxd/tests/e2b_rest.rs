@@ -1,78 +1,15 @@
 //! The E2B REST API against a real engine, called as the E2B SDK calls it (`X-API-KEY`, E2B's
 //! camelCase bodies): create (v1, v2) with metadata and env, info, list with a metadata filter and
 //! pagination, set_timeout then expiry kills, autoPause pauses and connect resumes with the
-//! workspace intact, kill then info 404, a wrong key 401 in E2B's error shape.
+//! workspace intact, kill then info 404, a wrong key 401 in E2B's error shape, tenant keys
+//! confined to their own sandboxes.
 
-use sandboxd_testkit::TestServer;
-use serde_json::{json, Value};
+#[path = "e2b_rest/client.rs"]
+mod client;
+
+use client::{create, e2b, e2b_with_key, server, state, wait_for};
+use serde_json::json;
 use std::time::{Duration, Instant};
-
-const KEY: &str = "e2b_00112233445566778899aabbccddeeff00112233";
-
-async fn server() -> TestServer {
-    TestServer::start_with(|c| {
-        c.api_token = Some(KEY.into());
-        c.reap_interval = Duration::from_millis(250);
-    })
-    .await
-    .unwrap()
-}
-
-/// One call the way the SDK makes it; returns (status, headers, JSON body or Null).
-async fn e2b(
-    s: &TestServer,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, reqwest::header::HeaderMap, Value) {
-    e2b_with_key(s, KEY, method, path, body).await
-}
-
-async fn e2b_with_key(
-    s: &TestServer,
-    key: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, reqwest::header::HeaderMap, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut req = s
-        .client
-        .request(method, format!("{}{}", s.api, path))
-        .header("x-api-key", key);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
-    let text = resp.text().await.unwrap();
-    let v = serde_json::from_str(&text).unwrap_or(Value::Null);
-    (status, headers, v)
-}
-
-async fn state(s: &TestServer, id: &str) -> (u16, String) {
-    let (st, _, v) = e2b(s, "GET", &format!("/sandboxes/{id}"), None).await;
-    (st, v["state"].as_str().unwrap_or_default().to_string())
-}
-
-/// Poll until the sandbox's (status, state) is `want`, at most `within`.
-async fn wait_for(s: &TestServer, id: &str, want: (u16, &str), within: Duration) {
-    let t = Instant::now();
-    loop {
-        let (st, state) = state(s, id).await;
-        if (st, state.as_str()) == want {
-            return;
-        }
-        assert!(t.elapsed() < within, "{id}: {st} {state}, wanted {want:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn create(s: &TestServer, path: &str, body: Value) -> Value {
-    let (st, _, v) = e2b(s, "POST", path, Some(body)).await;
-    assert_eq!(st, 201, "{v}");
-    v
-}
 
 #[tokio::test]
 async fn create_info_list_and_kill() {
@@ -302,4 +239,42 @@ async fn a_wrong_key_is_401_in_e2b_shape() {
     // The health route needs no key.
     let (st, _, _) = e2b_with_key(&s, wrong, "GET", "/health", None).await;
     assert_eq!(st, 200);
+}
+
+#[tokio::test]
+async fn tenant_keys_see_only_their_own_e2b_sandboxes() {
+    let s = server().await;
+    let mut keys = Vec::new();
+    for owner in ["alice", "bob"] {
+        let body = json!({"name": owner, "role": "tenant", "owner": owner}).to_string();
+        let (st, v) = s.call("POST", "/v1/keys", Some(&body)).await.unwrap();
+        assert_eq!(st, 201, "{v}");
+        keys.push(v["key"].as_str().unwrap().to_string());
+    }
+    let (alice, bob) = (&keys[0], &keys[1]);
+    let body = json!({"templateID": "base"});
+    let (st, _, v) = e2b_with_key(&s, alice, "POST", "/v2/sandboxes", Some(body)).await;
+    assert_eq!(st, 201, "{v}");
+    let id = v["sandboxID"].as_str().unwrap().to_string();
+    // Bob: not found on every route naming it, in E2B's shape; an empty list.
+    for (method, path) in [
+        ("GET", format!("/sandboxes/{id}")),
+        ("POST", format!("/sandboxes/{id}/timeout")),
+        ("POST", format!("/v2/sandboxes/{id}/connect")),
+        ("POST", format!("/sandboxes/{id}/pause")),
+        ("DELETE", format!("/sandboxes/{id}")),
+    ] {
+        let body = Some(json!({"timeout": 1}));
+        let (st, _, v) = e2b_with_key(&s, bob, method, &path, body).await;
+        assert_eq!(
+            (st, v["code"].as_u64()),
+            (404, Some(404)),
+            "{method} {path}: {v}"
+        );
+    }
+    let (_, _, v) = e2b_with_key(&s, bob, "GET", "/v2/sandboxes", None).await;
+    assert_eq!(v.as_array().map(Vec::len), Some(0), "{v}");
+    let (_, _, v) = e2b_with_key(&s, alice, "GET", "/v2/sandboxes", None).await;
+    assert_eq!(v[0]["sandboxID"], id.as_str(), "{v}");
+    assert_eq!(state(&s, &id).await, (200, "running".into()));
 }
