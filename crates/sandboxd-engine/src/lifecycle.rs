@@ -197,6 +197,8 @@ impl Engine {
             Ok(()) => {
                 sb.last_error = None;
                 sb.last_active_at_ms = self.now_ms();
+                let now = sb.last_active_at_ms;
+                crate::lifetime::renew_paused(&mut sb, now);
                 self.set_status(&mut sb, Status::Running).await?;
                 self.inner
                     .activity

@@ -3,13 +3,29 @@
 //! reaper pass [`Engine::reap_ended`] — on the idle reaper's tick, in tokio time — then deletes
 //! the sandbox (`kill`; the workspace is purged only when configured) or stops it with its
 //! workspace kept (`pause`). Every change and every end re-reads the row under the sandbox's
-//! lock, so an end never races a connect that just extended it. The idle reaper is independent:
-//! it may stop a sandbox earlier; the end still applies to a stopped one (`kill` deletes it).
+//! lock, so an end never races a connect that just extended it. A sandbox paused by its end and
+//! started again by anything else (a preview request, an exec, a start) gets a fresh
+//! [`RENEWED_LIFETIME_MS`], as E2B's auto-resume does, instead of being paused again at once.
+//! The idle reaper is independent: it may stop a sandbox earlier; the end still applies to a
+//! stopped one (`kill` deletes it).
 
 use crate::{Engine, EngineError};
 use sandboxd_core::{E2bLifetime, OnEnd, Sandbox, SandboxId, Status};
 use sandboxd_metrics::Op;
 use sandboxd_store::ListFilter;
+
+/// The lifetime a paused-at-its-end sandbox gets when something starts it again (E2B's default
+/// timeout).
+pub const RENEWED_LIFETIME_MS: i64 = 300_000;
+
+/// Give a sandbox that its end paused a fresh lifetime from `now` (it is being started).
+pub(crate) fn renew_paused(sb: &mut Sandbox, now: i64) {
+    if let Some(l) = sb.e2b.as_mut() {
+        if l.on_end == OnEnd::Pause && l.end_at_ms <= now {
+            l.end_at_ms = now + RENEWED_LIFETIME_MS;
+        }
+    }
+}
 
 /// How [`Engine::set_e2b_end`] moves the end time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,10 +28,22 @@ async fn the_end_time_kills_or_pauses_once_it_passes() {
     assert_eq!(h.status("k").await, Some(Status::Deleted));
     assert_eq!(h.status("p").await, Some(Status::Stopped));
     assert_eq!(h.status("plain").await, Some(Status::Running));
-    // A paused sandbox is not paused again; started again, it is (its end is still past).
+    // A paused sandbox is not paused again; started again by anything, it gets a fresh
+    // lifetime (E2B's auto-resume) and is paused only when that ends.
     assert_eq!(h.engine.reap_ended().await.unwrap(), 0);
-    h.engine.start_sandbox(&id("p")).await.unwrap();
+    let sb = h.engine.start_sandbox(&id("p")).await.unwrap();
+    let end = sb.e2b.unwrap().end_at_ms;
+    assert_eq!(
+        end,
+        h.engine.now_ms() + crate::lifetime::RENEWED_LIFETIME_MS
+    );
+    assert_eq!(h.engine.reap_ended().await.unwrap(), 0);
+    tokio::time::advance(Duration::from_millis(
+        crate::lifetime::RENEWED_LIFETIME_MS as u64,
+    ))
+    .await;
     assert_eq!(h.engine.reap_ended().await.unwrap(), 1);
+    assert_eq!(h.status("p").await, Some(Status::Stopped));
 }
 
 #[tokio::test(start_paused = true)]
