@@ -167,5 +167,7 @@ pub fn activity(id: SandboxId, v: ActivityView) -> ActivityBody {
         lease_until: r.lease_until_ms.map(rfc3339_ms),
         held_by: v.held_by,
         sleeps_at: v.sleeps_at_ms.map(rfc3339_ms),
+        e2b_end_at: v.e2b_end_at_ms.map(rfc3339_ms),
+        on_end: v.on_end.map(str::to_string),
     }
 }

@@ -161,6 +161,7 @@ impl Raw {
             last_active_at_ms: 0,
             last_error: None,
             owner: None,
+            e2b: None,
         };
         // An agent token, as sandboxd gives its containers: the bench calls raw agents directly.
         let spec = container::spec(

@@ -19,6 +19,6 @@ pub use egress::{Egress, EgressSchema};
 pub use error::{ErrorCode, ValidationError};
 pub use host::{parse_preview_host, PreviewTarget};
 pub use id::SandboxId;
-pub use model::{IdlePolicy, Resources, Sandbox};
+pub use model::{E2bLifetime, IdlePolicy, OnEnd, Resources, Sandbox};
 pub use spec::{CreateRequest, Limits, SandboxSpec};
 pub use status::Status;

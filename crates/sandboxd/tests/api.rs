@@ -21,7 +21,8 @@ async fn every_documented_operation_is_served() {
     let mut ops: Vec<(String, String)> = Vec::new();
     for (path, item) in paths {
         for method in item.as_object().unwrap().keys() {
-            ops.push((method.to_uppercase(), path.replace("{id}", &id)));
+            let path = path.replace("{id}", &id).replace("{sandboxID}", &id);
+            ops.push((method.to_uppercase(), path));
         }
     }
     ops.sort_by_key(|(m, p)| (m == "DELETE" || p.ends_with("/purge"), p.clone()));
@@ -452,6 +453,7 @@ async fn every_live_answer_matches_the_document() {
     let purge = format!("/v1/sandboxes/{other}?purge=true");
     assert_eq!(api.call("DELETE", &purge, None).await.0, 204);
     assert!(s.containers().await.unwrap().is_empty());
+    e2b_answers_match_the_document(&s, &api).await;
 
     // Every operation was exercised with a success answer.
     let seen = api.seen.lock().unwrap().clone();
@@ -472,6 +474,45 @@ async fn every_live_answer_matches_the_document() {
         untested.is_empty(),
         "never answered with success: {untested:?}"
     );
+}
+
+/// The E2B REST API, on sandboxes of its own (killed at the end).
+async fn e2b_answers_match_the_document(s: &TestServer, api: &Contract<'_>) {
+    assert_eq!(api.call("GET", "/health", None).await.0, 200);
+    let create = json!({"templateID": "base", "timeout": 600,
+        "metadata": {"api": "e2b"}, "envVars": {"A": "b"}})
+    .to_string();
+    let (st, v) = api.call("POST", "/sandboxes", Some(&create)).await;
+    assert_eq!(st, 201, "{v}");
+    let e = v["sandboxID"].as_str().unwrap().to_string();
+    let (st, v) = api.call("POST", "/v2/sandboxes", Some(&create)).await;
+    assert_eq!(st, 201, "{v}");
+    let e2 = v["sandboxID"].as_str().unwrap().to_string();
+    let (st, v) = api.call("GET", &format!("/sandboxes/{e}"), None).await;
+    assert_eq!((st, v["state"].as_str()), (200, Some("running")), "{v}");
+    let (st, v) = api
+        .call("GET", "/v2/sandboxes?metadata=api%3De2b", None)
+        .await;
+    assert_eq!((st, v.as_array().map(Vec::len)), (200, Some(2)), "{v}");
+    let timeout = format!("/sandboxes/{e}/timeout");
+    let t = Some(r#"{"timeout":900}"#);
+    assert_eq!(api.call("POST", &timeout, t).await.0, 204);
+    let connect = format!("/sandboxes/{e}/connect");
+    assert_eq!(api.call("POST", &connect, Some("{}")).await.0, 200);
+    let pause = format!("/sandboxes/{e}/pause");
+    assert_eq!(api.call("POST", &pause, None).await.0, 204);
+    assert_eq!(api.call("POST", &pause, None).await.0, 409);
+    let resume = format!("/sandboxes/{e}/resume");
+    assert_eq!(api.call("POST", &resume, Some("{}")).await.0, 201);
+    assert_eq!(api.call("POST", &pause, None).await.0, 204);
+    let connect = format!("/v2/sandboxes/{e}/connect");
+    assert_eq!(api.call("POST", &connect, Some("{}")).await.0, 201);
+    for id in [&e, &e2] {
+        let kill = format!("/sandboxes/{id}");
+        assert_eq!(api.call("DELETE", &kill, None).await.0, 204);
+        assert_eq!(api.call("GET", &kill, None).await.0, 404);
+    }
+    assert!(s.containers().await.unwrap().is_empty());
 }
 
 /// The contract check itself rejects answers that drift from the document.

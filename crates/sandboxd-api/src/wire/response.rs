@@ -195,6 +195,13 @@ pub struct ActivityBody {
     /// When the idle reaper stops it if nothing happens (null while something holds it).
     #[schema(required = true, format = DateTime)]
     pub sleeps_at: Option<String>,
+    /// The E2B end time (null: not created through the E2B API nor given an E2B timeout); it
+    /// applies whatever holds the sandbox awake, independently of the idle reaper.
+    #[schema(required = true, format = DateTime)]
+    pub e2b_end_at: Option<String>,
+    /// What happens at `e2b_end_at`: `kill` (deleted) or `pause` (stopped, workspace kept).
+    #[schema(required = true)]
+    pub on_end: Option<String>,
 }
 
 /// `GET /healthz`.
