@@ -64,7 +64,7 @@ pub async fn run(u: &Uninstall) -> Result<Removed> {
 }
 
 /// Delete what sandboxd keeps in `dir` — workspaces and binaries first, the state (database and
-/// lock) last — then `dir` itself if nothing else is in it. Returns whether `dir` is gone.
+/// lock) and the generated admin token last — then `dir` itself if nothing else is in it. Returns whether `dir` is gone.
 /// `remove_dir_all` never follows symlinks, so nothing outside `dir` is touched.
 fn purge(dir: &Path) -> Result<bool> {
     for sub in ["workspaces", "bin", "state"] {
@@ -74,6 +74,12 @@ fn purge(dir: &Path) -> Result<bool> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("deleting {}", path.display())),
         }
+    }
+    let token = crate::admin_token::path_in(dir);
+    match std::fs::remove_file(&token) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("deleting {}", token.display())),
     }
     Ok(std::fs::remove_dir(dir).is_ok())
 }
