@@ -10,6 +10,8 @@
 
 tool_timeout="${SANDBOXD_TOOL_TIMEOUT:-300}"
 declare -A probed=()
+curl_ca=()
+if [ -n "${SSL_CERT_FILE:-}" ]; then curl_ca=(--cacert "$SSL_CERT_FILE"); fi
 tool_info=()
 tools_missing=()
 tools_why=()
@@ -22,7 +24,8 @@ reachable() {
         return
     fi
     if [ -z "${probed[$host]:-}" ]; then
-        if curl -sS -o /dev/null --connect-timeout 5 --max-time 10 "https://$host/" 2>/dev/null; then
+        if curl -sS -o /dev/null "${curl_ca[@]}" --connect-timeout 5 --max-time 10 "https://$host/" \
+            2>/dev/null; then
             probed[$host]=yes
         else
             probed[$host]=no
@@ -72,9 +75,9 @@ install_tool() {
     nodejs-dist)
         local name
         name="node-$artifact-linux-$(node_arch).tar.xz" &&
-            curl -fsSL --retry 3 --max-time "$tool_timeout" -o "$dir/$name" \
+            curl -fsSL "${curl_ca[@]}" --retry 3 --max-time "$tool_timeout" -o "$dir/$name" \
                 "https://nodejs.org/dist/$artifact/$name" &&
-            curl -fsSL --retry 3 --max-time 60 -o "$dir/SHASUMS256.txt" \
+            curl -fsSL "${curl_ca[@]}" --retry 3 --max-time 60 -o "$dir/SHASUMS256.txt" \
                 "https://nodejs.org/dist/$artifact/SHASUMS256.txt" &&
             (cd "$dir" && grep "  $name\$" SHASUMS256.txt | sha256sum --check --quiet -) &&
             tar -xJf "$dir/$name" -C "$dir" &&
