@@ -1,6 +1,6 @@
 //! The default image's toolchain, for real: the image (flavor `agents`, the default) is built
 //! when its recipe changed — reused otherwise — and in a sandbox of it Node is a current LTS
-//! (≥ 22) with npm, npx and corepack, uv and the Claude Code CLI run, the image-info records
+//! (≥ 22) with npm, npx and corepack, uv, bun and the Claude Code CLI run, the image-info records
 //! where each tool came from, and a Node HTTP server started through the processes route serves
 //! through the preview URL.
 //!
@@ -49,7 +49,7 @@ async fn default_image_has_a_current_toolchain_and_serves_node() {
     let id = s.create(r#"{"ports":[3000]}"#).await.unwrap();
 
     let check = "set -e; node --version; npm --version; npx --version; corepack --version; \
-                 uv --version; claude --version; cat /etc/sandboxd/image-info";
+                 uv --version; bun --version; claude --version; cat /etc/sandboxd/image-info";
     let (code, out, err) = s.sh(&id, check).await.unwrap();
     assert_eq!(code, 0, "{out}{err}");
     let major: u32 = out
