@@ -1,6 +1,6 @@
 //! Build (or confirm) the default sandbox image by hand, printing progress:
 //! `cargo run -p sandboxd-image --example default_image -- [--force] [--method auto|dockerfile|debootstrap]
-//! [--base IMAGE] [--tag TAG] [--mirror URL] [--security-mirror URL|none]`.
+//! [--flavor base|agents] [--base IMAGE] [--tag TAG] [--mirror URL] [--security-mirror URL|none]`.
 
 use anyhow::{bail, Result};
 use sandboxd_image::{ensure_default_image, DefaultImageOptions};
@@ -17,6 +17,7 @@ async fn main() -> Result<()> {
         match arg.as_str() {
             "--force" => opts.force = true,
             "--method" => opts.method = value()?.parse()?,
+            "--flavor" => opts.flavor = value()?.parse()?,
             "--base" => opts.base_image = value()?,
             "--tag" => opts.tag = value()?,
             "--mirror" => opts.mirror = value()?,

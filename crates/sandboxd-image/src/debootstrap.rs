@@ -118,9 +118,10 @@ async fn build_in(
         ])
         .arg("SANDBOXD_METHOD=debootstrap")
         .arg(format!("SANDBOXD_RECIPE={recipe}"))
+        .arg(format!("SANDBOXD_FLAVOR={}", opts.flavor))
         .arg(format!(
-            "SANDBOXD_NPM_TIMEOUT={}",
-            opts.npm_timeout.as_secs()
+            "SANDBOXD_TOOL_TIMEOUT={}",
+            opts.tool_timeout.as_secs()
         ))
         .args(["/bin/bash", "/tmp/sandboxd/provision.sh"]);
     let provisioned = run_logged(&mut cmd, "provision", progress).await;

@@ -42,9 +42,10 @@ pub(crate) async fn build(
     let args = HashMap::from([
         ("BASE".to_string(), opts.base_image.clone()),
         ("SANDBOXD_RECIPE".to_string(), recipe.to_string()),
+        ("SANDBOXD_FLAVOR".to_string(), opts.flavor.to_string()),
         (
-            "SANDBOXD_NPM_TIMEOUT".to_string(),
-            opts.npm_timeout.as_secs().to_string(),
+            "SANDBOXD_TOOL_TIMEOUT".to_string(),
+            opts.tool_timeout.as_secs().to_string(),
         ),
     ]);
     progress.step(format!(

@@ -15,6 +15,7 @@ mod method;
 mod progress;
 mod recipe;
 mod testimage;
+mod toolchain;
 mod workdir;
 
 use std::path::PathBuf;
@@ -28,7 +29,7 @@ use bollard::Docker;
 use progress::Progress;
 use recipe::{ImageSpec, ProvisionReport};
 
-pub use method::BuildMethod;
+pub use method::{BuildMethod, Flavor};
 pub use testimage::ensure_test_image;
 
 /// Tag of the batteries-included default sandbox image.
@@ -60,8 +61,10 @@ pub struct DefaultImageOptions {
     pub security_mirror: Option<String>,
     /// Parent of the debootstrap scratch dir (default /var/tmp; must be a disk, not tmpfs).
     pub work_dir: Option<PathBuf>,
-    /// Time allowed for each optional npm tool (pnpm, bun, claude-code, opencode).
-    pub npm_timeout: Duration,
+    /// Which tools go in (default [`Flavor::Agents`]).
+    pub flavor: Flavor,
+    /// Time allowed for each tool's download or install (node, bun, claude, ...).
+    pub tool_timeout: Duration,
 }
 
 impl Default for DefaultImageOptions {
@@ -74,7 +77,8 @@ impl Default for DefaultImageOptions {
             mirror: "http://deb.debian.org/debian".into(),
             security_mirror: Some("http://deb.debian.org/debian-security".into()),
             work_dir: None,
-            npm_timeout: Duration::from_secs(120),
+            flavor: Flavor::default(),
+            tool_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -104,7 +108,7 @@ pub async fn ensure_default_image(
 ) -> Result<ImageRef> {
     let progress = Progress::new(progress);
     let tag = load::normalize_tag(&opts.tag);
-    let recipe = recipe::recipe_hash(&ImageSpec::default_image());
+    let recipe = recipe::recipe_hash(&ImageSpec::default_image(), opts.flavor);
     let short = &recipe[..12];
     let existing = inspect(docker, &tag).await?;
     let previous = existing.as_ref().and_then(|i| i.id.clone());
@@ -134,6 +138,11 @@ pub async fn ensure_default_image(
         (None, _) => progress.step(format!("{tag}: not built yet; building recipe {short}")),
     }
 
+    progress.step(format!(
+        "flavor {}: {}",
+        opts.flavor,
+        toolchain::pins(opts.flavor).join(", ")
+    ));
     let method = method::choose(docker, opts, &progress).await?;
     let finish = |report: &ProvisionReport| {
         let mut spec = ImageSpec::default_image();
@@ -149,18 +158,28 @@ pub async fn ensure_default_image(
         }
         _ => debootstrap::build(docker, opts, &recipe, finish, &progress).await?,
     };
+    for (tool, from) in &report.installed {
+        progress.step(format!("tool {tool}: {from}"));
+    }
     if report.skipped.is_empty() {
-        progress.step("optional npm tools: all installed");
+        progress.step(format!("flavor {}: every tool installed", opts.flavor));
     } else {
         progress.step(format!(
-            "optional npm tools skipped: {} — {}",
+            "flavor {}: missing {} — {}",
+            opts.flavor,
             report.skipped.join(", "),
             report.skip_reason
         ));
     }
+    let size = inspect(docker, &id)
+        .await?
+        .and_then(|i| i.size)
+        .unwrap_or(0);
     progress.step(format!(
-        "built {tag} ({}) with {method}",
-        &id[..19.min(id.len())]
+        "built {tag} ({}) with {method}, flavor {}: {} MB",
+        &id[..19.min(id.len())],
+        opts.flavor,
+        size / 1_000_000
     ));
     if let Some(old) = previous.filter(|p| *p != id) {
         // The engine refuses (without force) while any container still uses the old image.
@@ -188,9 +207,9 @@ pub async fn ensure_default_image(
     })
 }
 
-/// The recipe hash the default image would have now (for display and checks).
-pub fn default_recipe_hash() -> String {
-    recipe::recipe_hash(&ImageSpec::default_image())
+/// The recipe hash the default image of `flavor` would have now (for display and checks).
+pub fn default_recipe_hash(flavor: Flavor) -> String {
+    recipe::recipe_hash(&ImageSpec::default_image(), flavor)
 }
 
 /// Image `tag`, or `None` if there is none.
@@ -227,6 +246,9 @@ mod tests {
     #[test]
     fn lists_split_and_hash_is_stable() {
         assert_eq!(split_list("a,,b"), ["a", "b"]);
-        assert_eq!(default_recipe_hash(), default_recipe_hash());
+        assert_eq!(
+            default_recipe_hash(Flavor::Base),
+            default_recipe_hash(Flavor::Base)
+        );
     }
 }

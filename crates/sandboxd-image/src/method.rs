@@ -1,6 +1,7 @@
-//! Choosing how to build the default image. The rule it owns: `auto` prefers a Dockerfile
-//! build when the base image is already local, else debootstrap when we are root, and pulls
-//! the base image only as the last resort (this engine may have no registry at all).
+//! Choosing how and what to build. The rule it owns: `auto` prefers a Dockerfile build when the
+//! base image is already local, else debootstrap when we are root, and pulls the base image only
+//! as the last resort (this engine may have no registry at all); the flavor picks which tools of
+//! the pinned toolchain go in (`agents`, the default, adds the coding-agent CLIs to `base`).
 
 use anyhow::{bail, Context as _, Result};
 use bollard::image::CreateImageOptions;
@@ -42,6 +43,36 @@ impl std::str::FromStr for BuildMethod {
             other => {
                 bail!("unknown build method {other:?} (expected auto, dockerfile or debootstrap)")
             }
+        }
+    }
+}
+
+/// Which tools of the pinned toolchain (recipe/toolchain.lock) the default image gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// Node LTS with npm, npx and corepack, pnpm, bun, uv (plus the Debian packages).
+    Base,
+    /// `base` plus the coding-agent CLIs: Claude Code, OpenCode, Codex, Aider (~0.5 GB more).
+    #[default]
+    Agents,
+}
+
+impl std::fmt::Display for Flavor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Flavor::Base => "base",
+            Flavor::Agents => "agents",
+        })
+    }
+}
+
+impl std::str::FromStr for Flavor {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "base" => Ok(Flavor::Base),
+            "agents" => Ok(Flavor::Agents),
+            other => bail!("unknown image flavor {other:?} (expected base or agents)"),
         }
     }
 }
@@ -97,5 +128,10 @@ mod tests {
             assert_eq!(m.to_string().parse::<BuildMethod>().unwrap(), m);
         }
         assert!("docker".parse::<BuildMethod>().is_err());
+        for f in [Flavor::Base, Flavor::Agents] {
+            assert_eq!(f.to_string().parse::<Flavor>().unwrap(), f);
+        }
+        assert_eq!(Flavor::default(), Flavor::Agents);
+        assert!("full".parse::<Flavor>().is_err());
     }
 }

@@ -1,19 +1,23 @@
 //! The default image's recipe and image config. The rule it owns: the recipe hash covers every
-//! input that shapes the image — recipe version, each recipe file, the Dockerfile and the image
-//! config — so changing any of them makes `ensure_default_image` rebuild.
+//! input that shapes the image — recipe version, each recipe file (the pinned toolchain
+//! included), the Dockerfile, the flavor and the image config — so changing any of them makes
+//! `ensure_default_image` rebuild.
 
 use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
+use super::method::Flavor;
+
 /// Bump to force a rebuild when the build logic changes in a way the files don't show.
-pub(crate) const RECIPE_VERSION: &str = "1";
+pub(crate) const RECIPE_VERSION: &str = "2";
 
 /// Files copied next to each other into the build root (chroot or Docker build context).
 pub(crate) const RECIPE_FILES: &[(&str, &str)] = &[
     ("provision.sh", include_str!("recipe/provision.sh")),
     ("packages.txt", include_str!("recipe/packages.txt")),
-    ("npm-extras.txt", include_str!("recipe/npm-extras.txt")),
+    ("tools.sh", include_str!("recipe/tools.sh")),
+    ("toolchain.lock", include_str!("recipe/toolchain.lock")),
     ("skel.profile", include_str!("recipe/skel.profile")),
     ("skel.bashrc", include_str!("recipe/skel.bashrc")),
 ];
@@ -96,15 +100,16 @@ impl ImageSpec {
     }
 }
 
-/// sha256 hex of the default image's recipe with config `spec` (labels excluded: they carry
-/// the hash and build results).
-pub(crate) fn recipe_hash(spec: &ImageSpec) -> String {
+/// sha256 hex of the default image's recipe of `flavor` with config `spec` (labels excluded:
+/// they carry the hash and build results).
+pub(crate) fn recipe_hash(spec: &ImageSpec, flavor: Flavor) -> String {
     let mut h = Sha256::new();
     let mut part = |name: &str, body: &str| {
         h.update(format!("{name}\0{}\0", body.len()));
         h.update(body);
     };
     part("version", RECIPE_VERSION);
+    part("flavor", &flavor.to_string());
     for (name, body) in RECIPE_FILES {
         part(name, body);
     }
@@ -117,11 +122,14 @@ pub(crate) fn recipe_hash(spec: &ImageSpec) -> String {
     format!("{:x}", h.finalize())
 }
 
-/// What provision.sh recorded in /etc/sandboxd/image-info about the optional tools.
+/// What provision.sh recorded in /etc/sandboxd/image-info about the toolchain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ProvisionReport {
-    pub installed: Vec<String>,
+    /// `(tool, "version via source artifact")`, in toolchain.lock order.
+    pub installed: Vec<(String, String)>,
+    /// Tools of the flavor that no source could provide.
     pub skipped: Vec<String>,
+    /// Why, per missing tool: `tool (source: reason; ...)`, `;`-separated.
     pub skip_reason: String,
 }
 
@@ -137,9 +145,12 @@ impl ProvisionReport {
         let mut r = ProvisionReport::default();
         for line in image_info.lines() {
             match line.split_once('=') {
-                Some(("npm_extras_installed", v)) => r.installed = list(v),
-                Some(("npm_extras_skipped", v)) => r.skipped = list(v),
-                Some(("npm_extras_skip_reason", v)) => r.skip_reason = v.to_string(),
+                Some(("missing", v)) => r.skipped = list(v),
+                Some(("missing_why", v)) => r.skip_reason = v.to_string(),
+                Some((k, v)) if k.starts_with("tool.") => {
+                    r.installed
+                        .push((k["tool.".len()..].to_string(), v.to_string()));
+                }
                 _ => {}
             }
         }
@@ -183,17 +194,22 @@ mod tests {
     #[test]
     fn hash_is_stable_and_ignores_labels() {
         let spec = ImageSpec::default_image();
-        let a = recipe_hash(&spec);
+        let a = recipe_hash(&spec, Flavor::Agents);
         assert_eq!(a.len(), 64);
-        assert_eq!(a, recipe_hash(&ImageSpec::default_image()));
+        assert_eq!(a, recipe_hash(&ImageSpec::default_image(), Flavor::Agents));
+        assert_ne!(
+            a,
+            recipe_hash(&spec, Flavor::Base),
+            "the flavor is in the hash"
+        );
         let mut labelled = spec.clone();
         labelled
             .labels
             .insert("sandboxd.skipped".into(), "bun".into());
-        assert_eq!(a, recipe_hash(&labelled));
+        assert_eq!(a, recipe_hash(&labelled, Flavor::Agents));
         let mut other = spec;
         other.user = "0".into();
-        assert_ne!(a, recipe_hash(&other));
+        assert_ne!(a, recipe_hash(&other, Flavor::Agents));
     }
 
     #[test]
@@ -223,12 +239,19 @@ mod tests {
 
     #[test]
     fn provision_report_parses_image_info() {
-        let info = "recipe=abc\nnode=v18.20.4\nnpm_extras_installed=\n\
-                    npm_extras_skipped=pnpm,bun\nnpm_extras_skip_reason=npm registry unreachable (x=y)\n";
+        let info = "recipe=abc\nnode=v24.19.0\ntool.node=24.19.0 via wheel x==1\n\
+                    tool.uv=0.13.9 via pip uv==0.13.9\nmissing=pnpm,codex\n\
+                    missing_why=pnpm (npm: h unreachable);codex (npm: x=y)\n";
         let r = ProvisionReport::parse(info);
-        assert!(r.installed.is_empty());
-        assert_eq!(r.skipped, ["pnpm", "bun"]);
-        assert_eq!(r.skip_reason, "npm registry unreachable (x=y)");
+        assert_eq!(
+            r.installed,
+            [
+                ("node".to_string(), "24.19.0 via wheel x==1".to_string()),
+                ("uv".to_string(), "0.13.9 via pip uv==0.13.9".to_string())
+            ]
+        );
+        assert_eq!(r.skipped, ["pnpm", "codex"]);
+        assert_eq!(r.skip_reason, "pnpm (npm: h unreachable);codex (npm: x=y)");
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod terminal;
 
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, Parser, Subcommand};
-use sandboxd_image::{ensure_default_image, BuildMethod, DefaultImageOptions};
+use sandboxd_image::{ensure_default_image, BuildMethod, DefaultImageOptions, Flavor};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -74,6 +74,10 @@ enum ImageCmd {
         /// auto, dockerfile or debootstrap.
         #[arg(long, default_value = "auto")]
         method: BuildMethod,
+        /// base (Node LTS, pnpm, bun, uv) or agents (base plus Claude Code, OpenCode, Codex,
+        /// Aider).
+        #[arg(long, default_value = "agents")]
+        flavor: Flavor,
     },
 }
 
@@ -175,7 +179,12 @@ async fn dispatch(args: Args) -> Result<i32> {
     match args.cmd {
         Cmd::Serve(a) => serve::run_serve(*a).await,
         Cmd::Image {
-            cmd: ImageCmd::Build { force, method },
+            cmd:
+                ImageCmd::Build {
+                    force,
+                    method,
+                    flavor,
+                },
         } => {
             let docker = bollard::Docker::connect_with_local_defaults()?
                 .negotiate_version()
@@ -184,6 +193,7 @@ async fn dispatch(args: Args) -> Result<i32> {
             let opts = DefaultImageOptions {
                 force,
                 method,
+                flavor,
                 ..Default::default()
             };
             let progress = |line: &str| eprintln!("{line}");
