@@ -4,7 +4,9 @@
 
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::handlers::{access, activity, files, health, legacy, processes, sandboxes, terminal};
+use crate::handlers::{
+    access, activity, files, health, legacy, processes, sandboxes, tasks, terminal,
+};
 use crate::{audit, auth, guard, scope, trace, ApiState};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put, MethodRouter};
@@ -154,6 +156,19 @@ fn routes() -> Routes {
             "POST",
             "/v1/sandboxes/{id}/processes/{pid}/signal",
             post(processes::signal),
+        )
+        .add("POST", "/v1/sandboxes/{id}/tasks", post(tasks::create))
+        .add("GET", "/v1/sandboxes/{id}/tasks", get(tasks::list))
+        .add("GET", "/v1/sandboxes/{id}/tasks/{tid}", get(tasks::get))
+        .add(
+            "GET",
+            "/v1/sandboxes/{id}/tasks/{tid}/events",
+            get(tasks::events::events),
+        )
+        .add(
+            "POST",
+            "/v1/sandboxes/{id}/tasks/{tid}/cancel",
+            post(tasks::cancel),
         )
         .add("GET", "/v1/openapi.json", get(health::openapi))
         .add("GET", "/metrics", get(health::metrics))

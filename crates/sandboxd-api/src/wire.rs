@@ -10,6 +10,7 @@ mod output;
 mod process;
 mod request;
 mod response;
+mod task;
 mod terminal;
 
 pub use access::{
@@ -30,6 +31,7 @@ pub use response::{
     Lease, LegacySandboxDetail, LegacySandboxList, LiveView, LogLineView, Logs, OpenApiDocument,
     Ready, SandboxDetail, SandboxList, SandboxView,
 };
+pub use task::{AgentChoice, TaskBody, TaskList, TaskView};
 pub use terminal::{
     TerminalClientFrame, TerminalParams, TerminalServerFrame, TERMINAL_CMD_MAX, TERMINAL_DIM_MAX,
 };
