@@ -205,6 +205,36 @@ async fn events_resume_exactly_after_a_sandboxd_restart() {
 }
 
 #[tokio::test]
+async fn a_task_whose_process_is_gone_after_a_restart_fails_with_the_reason() {
+    let s = TestServer::start().await.unwrap();
+    let id = s.create("").await.unwrap();
+    fake::install(&s, &id).await;
+    let t = start_task(&s, &id, json!({"STEPS": "1000", "PAUSE": "1"})).await;
+    let tid = t["id"].as_str().unwrap().to_string();
+    let mut cfg = TestServer::config(s.data.path());
+    cfg.instance = s.instance.clone();
+    let name = s.container_name(&id);
+    let (data, _) = s.stop_keep().await;
+    // While sandboxd is down the container restarts: the agent and its processes are new.
+    let d = sandboxd_testkit::docker().await.unwrap();
+    d.restart_container(&name, None).await.unwrap();
+    let s = TestServer::start_in(data, cfg).await.unwrap();
+    let v = wait_status(&s, &id, &tid, "failed").await;
+    let reason = v["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("process is gone"), "{v}");
+    let evs = Sse::open(&s, &format!("/v1/sandboxes/{id}/tasks/{tid}/events"), None)
+        .await
+        .unwrap()
+        .all_owned(WAIT)
+        .await;
+    let end = evs.last().unwrap();
+    assert_eq!(
+        (end.event.as_str(), &end.data["status"]),
+        ("end", &json!("failed"))
+    );
+}
+
+#[tokio::test]
 async fn cancel_ends_the_group_and_a_running_task_keeps_its_sandbox_awake() {
     let s = TestServer::start_with(|c| {
         c.idle_timeout = Duration::from_secs(2);

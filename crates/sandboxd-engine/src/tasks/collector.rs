@@ -141,8 +141,12 @@ impl Engine {
                             .await?;
                     }
                     let code = i64::from(end.shell_code());
-                    let reason = (code != 0).then(|| match (row.timeout_s, code) {
-                        (Some(t), 124) => format!("timed out after {t} s"),
+                    // The agent kills the group with SIGKILL at the deadline.
+                    let elapsed_ms = self.now_ms() - row.created_at_ms;
+                    let reason = (code != 0).then(|| match row.timeout_s {
+                        Some(t) if code == 137 && elapsed_ms >= (t * 1000) as i64 => {
+                            format!("timed out after {t} s")
+                        }
                         _ => format!("the agent exited: {}", end.status),
                     });
                     self.end_task(row, reader, Some(code), reason).await?;
