@@ -7,6 +7,7 @@
 //! answers; every stored change bumps one watch channel that event streams wait on.
 
 mod adapter;
+mod cancel;
 mod collector;
 mod reader;
 
@@ -234,70 +235,6 @@ impl Engine {
             .send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Cancel a running task: SIGTERM to its process group, SIGKILL after [`CANCEL_GRACE`];
-    /// answers with the task once it ended (or as it is after the kill's wait).
-    pub async fn cancel_task(&self, id: &SandboxId, task_id: &str) -> Result<TaskRow, EngineError> {
-        let t = self.task(id, task_id).await?;
-        if t.status != "running" {
-            return Ok(t);
-        }
-        self.inner.store.request_task_cancel(task_id).await?;
-        self.signal_task(id, t.pid, "SIGNAL_SIGTERM").await;
-        if let Some(t) = self.wait_task_end(id, task_id, CANCEL_GRACE).await? {
-            return Ok(t);
-        }
-        self.signal_task(id, t.pid, "SIGNAL_SIGKILL").await;
-        let ended = self
-            .wait_task_end(id, task_id, Duration::from_secs(5))
-            .await?;
-        match ended {
-            Some(t) => Ok(t),
-            None => self.task(id, task_id).await,
-        }
-    }
-
-    async fn wait_task_end(
-        &self,
-        id: &SandboxId,
-        task_id: &str,
-        limit: Duration,
-    ) -> Result<Option<TaskRow>, EngineError> {
-        let mut updates = self.task_updates();
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let t = self.task(id, task_id).await?;
-            if t.status != "running" {
-                return Ok(Some(t));
-            }
-            if tokio::time::timeout_at(deadline, updates.changed())
-                .await
-                .is_err()
-            {
-                return Ok(None);
-            }
-        }
-    }
-
-    /// Signal a task's process group, if its sandbox's agent is reachable (without waking it).
-    async fn signal_task(&self, id: &SandboxId, pid: u32, signal: &str) {
-        let Ok(Some(ep)) = self.agent_endpoint(id).await else {
-            return;
-        };
-        let req = json!({"process": {"pid": pid}, "signal": signal});
-        let sent: Result<serde_json::Value, _> = self
-            .agent_client()
-            .unary(
-                &ep.client_endpoint(),
-                "/process.Process/SendSignal",
-                &req,
-                &[],
-            )
-            .await;
-        if let Err(e) = sent {
-            tracing::debug!(sandbox = %id, pid, error = %e, "signalling a task's process");
-        }
-    }
-
     /// Follow every task stored as running (at boot, after the reconciler's first pass).
     pub async fn resume_tasks(&self) -> Result<usize, EngineError> {
         let running = self.inner.store.tasks(None).await?;
@@ -321,7 +258,7 @@ fn start_failed(e: CallError) -> EngineError {
         CallError::Rpc { code, message } if code == "not_found" || code == "invalid_argument" => {
             EngineError::Invalid(ValidationError::new(
                 "agent",
-                &format!("the agent command cannot start: {message}"),
+                format!("the agent command cannot start: {message}"),
             ))
         }
         e @ (CallError::Rpc { .. } | CallError::Http { .. }) => {

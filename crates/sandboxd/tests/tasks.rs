@@ -1,6 +1,6 @@
 //! Coding-agent tasks against the real engine, with a fake Claude Code CLI (`tasks/fake.rs`):
 //! events arrive while the agent runs, adapted from stream-JSON; a client that reconnects with
-//! `Last-Event-ID` gets exactly the missing events, also after a sandboxd restart; cancel ends the
+//! `Last-Event-ID` gets exactly the missing events (after a restart: `task_restart.rs`); cancel ends the
 //! agent's whole process group and the task is `cancelled`; a running task keeps its sandbox
 //! awake past the idle timeout and shows in `/activity`; the task's secret env value is in no
 //! answer and no stored event; bad input creates nothing; a task wakes a stopped sandbox.
@@ -10,61 +10,15 @@ mod fake;
 #[path = "agent_processes/sse.rs"]
 #[allow(dead_code)] // Shared helper; this file uses part of it.
 mod sse;
+#[path = "tasks/support.rs"]
+#[allow(dead_code)] // Shared helper; this file uses part of it.
+mod support;
 
 use sandboxd_testkit::TestServer;
-use serde_json::{json, Value};
-use sse::{Ev, Sse};
+use serde_json::json;
+use sse::Sse;
 use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(15);
-const SECRET: &str = "sk-ant-fake-7Qx9-secret";
-
-async fn start_task(s: &TestServer, id: &str, extra_env: Value) -> Value {
-    let mut env = json!({"PATH": fake::PATH, "ANTHROPIC_API_KEY": SECRET});
-    for (k, v) in extra_env.as_object().unwrap() {
-        env[k] = v.clone();
-    }
-    let body = json!({"prompt": "make hello.txt", "agent": "claude-code", "env": env});
-    let (st, v) = s
-        .call(
-            "POST",
-            &format!("/v1/sandboxes/{id}/tasks"),
-            Some(&body.to_string()),
-        )
-        .await
-        .unwrap();
-    assert_eq!(st, 201, "{v}");
-    assert_eq!(v["status"], "running");
-    v
-}
-
-async fn task(s: &TestServer, id: &str, tid: &str) -> Value {
-    let (st, v) = s
-        .call("GET", &format!("/v1/sandboxes/{id}/tasks/{tid}"), None)
-        .await
-        .unwrap();
-    assert_eq!(st, 200, "{v}");
-    v
-}
-
-async fn wait_status(s: &TestServer, id: &str, tid: &str, want: &str) -> Value {
-    for _ in 0..150 {
-        let v = task(s, id, tid).await;
-        if v["status"] == want {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("task {tid} did not become {want}");
-}
-
-fn ids(evs: &[Ev]) -> Vec<u64> {
-    evs.iter().map(|e| e.id.unwrap()).collect()
-}
-
-fn no_secret(what: &str, text: &str) {
-    assert!(!text.contains(SECRET), "{what} holds the secret: {text}");
-}
+use support::{ids, no_secret, start_task, task, wait_status, AllOwned, WAIT};
 
 #[tokio::test]
 async fn events_are_live_adapted_resumable_and_redacted() {
@@ -161,77 +115,6 @@ async fn events_are_live_adapted_resumable_and_redacted() {
         .await
         .unwrap();
     assert_eq!(a["sessions"]["task"], 0, "{a}");
-}
-
-#[tokio::test]
-async fn events_resume_exactly_after_a_sandboxd_restart() {
-    let s = TestServer::start().await.unwrap();
-    let id = s.create("").await.unwrap();
-    fake::install(&s, &id).await;
-    let t = start_task(&s, &id, json!({"STEPS": "8", "PAUSE": "0.5"})).await;
-    let tid = t["id"].as_str().unwrap().to_string();
-    let path = format!("/v1/sandboxes/{id}/tasks/{tid}/events");
-    let mut first = Sse::open(&s, &path, None).await.unwrap();
-    let head = vec![
-        first.next(WAIT).await.unwrap().unwrap(),
-        first.next(WAIT).await.unwrap().unwrap(),
-    ];
-    drop(first);
-    let mut cfg = TestServer::config(s.data.path());
-    cfg.instance = s.instance.clone();
-    let (data, _) = s.stop_keep().await;
-    let s = TestServer::start_in(data, cfg).await.unwrap();
-    let mut resumed = Sse::open(&s, &path, head[1].id).await.unwrap();
-    assert_eq!(resumed.status, 200);
-    let mut whole = head;
-    whole.extend(resumed.all(WAIT).await.unwrap());
-    let n = whole.len() as u64;
-    assert_eq!(
-        ids(&whole),
-        (1..=n).collect::<Vec<_>>(),
-        "missing or repeated events"
-    );
-    let steps: Vec<&str> = whole
-        .iter()
-        .filter_map(|e| e.data["text"].as_str())
-        .filter(|t| t.starts_with("step "))
-        .collect();
-    let want: Vec<String> = (1..=8)
-        .map(|i| format!("step {i} key=[redacted]"))
-        .collect();
-    assert_eq!(steps, want);
-    assert_eq!(whole.last().unwrap().data["status"], "succeeded");
-    assert_eq!(task(&s, &id, &tid).await["status"], "succeeded");
-}
-
-#[tokio::test]
-async fn a_task_whose_process_is_gone_after_a_restart_fails_with_the_reason() {
-    let s = TestServer::start().await.unwrap();
-    let id = s.create("").await.unwrap();
-    fake::install(&s, &id).await;
-    let t = start_task(&s, &id, json!({"STEPS": "1000", "PAUSE": "1"})).await;
-    let tid = t["id"].as_str().unwrap().to_string();
-    let mut cfg = TestServer::config(s.data.path());
-    cfg.instance = s.instance.clone();
-    let name = s.container_name(&id);
-    let (data, _) = s.stop_keep().await;
-    // While sandboxd is down the container restarts: the agent and its processes are new.
-    let d = sandboxd_testkit::docker().await.unwrap();
-    d.restart_container(&name, None).await.unwrap();
-    let s = TestServer::start_in(data, cfg).await.unwrap();
-    let v = wait_status(&s, &id, &tid, "failed").await;
-    let reason = v["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("process is gone"), "{v}");
-    let evs = Sse::open(&s, &format!("/v1/sandboxes/{id}/tasks/{tid}/events"), None)
-        .await
-        .unwrap()
-        .all_owned(WAIT)
-        .await;
-    let end = evs.last().unwrap();
-    assert_eq!(
-        (end.event.as_str(), &end.data["status"]),
-        ("end", &json!("failed"))
-    );
 }
 
 #[tokio::test]
@@ -384,14 +267,4 @@ async fn bad_input_creates_nothing_and_a_task_wakes_a_stopped_sandbox() {
     assert_eq!(st, 410, "{v}");
     let (_, v) = s.call("GET", &tasks, None).await.unwrap();
     assert_eq!(v["tasks"].as_array().map(Vec::len), Some(1), "{v}");
-}
-
-trait AllOwned {
-    async fn all_owned(self, limit: Duration) -> Vec<Ev>;
-}
-
-impl AllOwned for Sse {
-    async fn all_owned(mut self, limit: Duration) -> Vec<Ev> {
-        self.all(limit).await.unwrap()
-    }
 }
