@@ -203,6 +203,8 @@ async fn bad_input_creates_nothing_and_a_task_wakes_a_stopped_sandbox() {
         json!({"prompt": "x", "agent": {"command": []}}),
         json!({"prompt": "x", "agent": {"command": ["sh"], "adapter": "xml"}}),
         json!({"prompt": "x", "agent": "claude-code", "timeout_s": 0}),
+        // The test image has no `claude`: the start fails and nothing is stored.
+        json!({"prompt": "x", "agent": "claude-code"}),
     ] {
         let (st, v) = s
             .call("POST", &tasks, Some(&body.to_string()))
