@@ -263,3 +263,6 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;

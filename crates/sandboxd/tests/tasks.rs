@@ -18,7 +18,7 @@ use sandboxd_testkit::TestServer;
 use serde_json::json;
 use sse::Sse;
 use std::time::Duration;
-use support::{ids, no_secret, start_task, task, wait_status, AllOwned, WAIT};
+use support::{ids, no_secret, start_task, task, wait_status, AllOwned, SECRET, WAIT};
 
 #[tokio::test]
 async fn events_are_live_adapted_resumable_and_redacted() {
@@ -115,6 +115,15 @@ async fn events_are_live_adapted_resumable_and_redacted() {
         .await
         .unwrap();
     assert_eq!(a["sessions"]["task"], 0, "{a}");
+    // The ended task's secret is nowhere in sandboxd's state files either.
+    let (data, instance) = s.stop_keep().await;
+    sandboxd_testkit::remove_instance(&instance).await.unwrap();
+    for entry in std::fs::read_dir(data.path().join("state")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let found = bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes());
+        assert!(!found, "{} holds the task's secret", path.display());
+    }
 }
 
 #[tokio::test]
