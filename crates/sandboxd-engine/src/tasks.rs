@@ -112,12 +112,16 @@ pub const CANCEL_GRACE: Duration = Duration::from_secs(3);
 /// Env names whose values are not secrets (never redacted: they appear in ordinary output).
 const PLAIN_ENV: &[&str] = &["PATH", "HOME", "LANG", "TERM", "TZ", "USER", "SHELL", "PWD"];
 
-/// Env values worth redacting: not plain settings, at least 4 characters.
-fn secrets_of(env: &BTreeMap<String, String>) -> Vec<String> {
-    env.iter()
+/// Env values worth redacting (the task's and the sandbox's): not plain settings, at least 4
+/// characters.
+fn secrets_of<'a>(env: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<String> {
+    let mut out: Vec<String> = env
         .filter(|(k, v)| !PLAIN_ENV.contains(&k.as_str()) && !k.starts_with("LC_") && v.len() >= 4)
         .map(|(_, v)| v.clone())
-        .collect()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 impl Engine {
@@ -180,7 +184,7 @@ impl Engine {
             command,
             cwd: spec.cwd,
             env_keys: spec.env.keys().cloned().collect(),
-            secrets: secrets_of(&spec.env),
+            secrets: secrets_of(spec.env.iter().chain(sb.env.iter())),
             timeout_s: spec.timeout_s,
             status: "running".into(),
             reason: None,

@@ -279,3 +279,33 @@ async fn bad_input_creates_nothing_and_a_task_wakes_a_stopped_sandbox() {
     let (_, v) = s.call("GET", &tasks, None).await.unwrap();
     assert_eq!(v["tasks"].as_array().map(Vec::len), Some(1), "{v}");
 }
+
+#[tokio::test]
+async fn a_timeout_fails_the_task_and_sandbox_env_values_are_redacted_too() {
+    let s = TestServer::start().await.unwrap();
+    let id = s
+        .create(r#"{"env":{"SANDBOX_TOKEN":"sbx-secret-4242"}}"#)
+        .await
+        .unwrap();
+    let body = json!({"prompt": "p", "timeout_s": 1,
+        "agent": {"command": ["sh", "-c", "echo token=$SANDBOX_TOKEN; sleep 30"]}});
+    let (st, t) = s
+        .call(
+            "POST",
+            &format!("/v1/sandboxes/{id}/tasks"),
+            Some(&body.to_string()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{t}");
+    let tid = t["id"].as_str().unwrap();
+    let v = wait_status(&s, &id, tid, "failed").await;
+    assert_eq!(v["reason"], "timed out after 1 s", "{v}");
+    let evs = Sse::open(&s, &format!("/v1/sandboxes/{id}/tasks/{tid}/events"), None)
+        .await
+        .unwrap()
+        .all_owned(WAIT)
+        .await;
+    assert_eq!(evs[0].data["text"], "token=[redacted]");
+    assert_eq!(evs.last().unwrap().data["reason"], "timed out after 1 s");
+}
