@@ -1,7 +1,9 @@
-//! Tasks across a sandboxd restart, against the real engine with the fake Claude Code CLI: a
-//! client that reconnects with `Last-Event-ID` to the restarted server gets exactly the events it
-//! missed (the collector resumed the agent's output where it was stored), and a task whose process
-//! did not survive (its container restarted meanwhile) is `failed` with the reason.
+//! Tasks across a sandboxd restart, and tasks that fail, against the real engine with the fake
+//! Claude Code CLI: a client that reconnects with `Last-Event-ID` to the restarted server gets
+//! exactly the events it missed (the collector resumed the agent's output where it was stored); a
+//! task whose process did not survive (its container restarted meanwhile) is `failed` with the
+//! reason; a task past its `timeout_s` is `failed` as timed out (and the sandbox's own env values
+//! are redacted from its events).
 
 #[path = "tasks/fake.rs"]
 mod fake;
@@ -88,4 +90,34 @@ async fn a_task_whose_process_is_gone_after_a_restart_fails_with_the_reason() {
         (end.event.as_str(), &end.data["status"]),
         ("end", &json!("failed"))
     );
+}
+
+#[tokio::test]
+async fn a_timeout_fails_the_task_and_sandbox_env_values_are_redacted_too() {
+    let s = TestServer::start().await.unwrap();
+    let id = s
+        .create(r#"{"env":{"SANDBOX_TOKEN":"sbx-secret-4242"}}"#)
+        .await
+        .unwrap();
+    let body = json!({"prompt": "p", "timeout_s": 1,
+        "agent": {"command": ["sh", "-c", "echo token=$SANDBOX_TOKEN; sleep 30"]}});
+    let (st, t) = s
+        .call(
+            "POST",
+            &format!("/v1/sandboxes/{id}/tasks"),
+            Some(&body.to_string()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{t}");
+    let tid = t["id"].as_str().unwrap();
+    let v = wait_status(&s, &id, tid, "failed").await;
+    assert_eq!(v["reason"], "timed out after 1 s", "{v}");
+    let evs = Sse::open(&s, &format!("/v1/sandboxes/{id}/tasks/{tid}/events"), None)
+        .await
+        .unwrap()
+        .all_owned(WAIT)
+        .await;
+    assert_eq!(evs[0].data["text"], "token=[redacted]");
+    assert_eq!(evs.last().unwrap().data["reason"], "timed out after 1 s");
 }
