@@ -10,6 +10,7 @@ pub mod health;
 pub mod legacy;
 pub mod processes;
 pub mod sandboxes;
+pub mod tasks;
 pub mod terminal;
 
 use crate::error::ApiError;

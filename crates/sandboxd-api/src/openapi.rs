@@ -5,7 +5,7 @@
 pub mod errors;
 
 use crate::handlers::{
-    access, activity, e2b, files, health, legacy, processes, sandboxes, terminal,
+    access, activity, e2b, files, health, legacy, processes, sandboxes, tasks, terminal,
 };
 use crate::wire;
 use std::sync::OnceLock;
@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "sandboxes", description = "Sandboxes and what runs in them"),
         (name = "processes", description = "Background processes and their output streams"),
+        (name = "tasks", description = "Coding agents run headlessly, with resumable event streams"),
         (name = "files", description = "Files in a sandbox's home, through its agent"),
         (name = "meta", description = "Health and this document"),
         (name = "access", description = "API keys and the audit log (admin only)"),
@@ -40,6 +41,7 @@ use utoipa::{Modify, OpenApi};
         terminal::terminal,
         processes::start, processes::list, processes::stream::output, processes::stdin,
         processes::signal,
+        tasks::create, tasks::list, tasks::get, tasks::events::events, tasks::cancel,
         health::openapi, health::metrics, health::healthz, health::readyz,
         access::create_key, access::list_keys, access::revoke_key, access::audit,
         files::get, files::transfer::put, files::delete, files::mkdir, files::rename,

@@ -5,7 +5,7 @@
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
 use crate::handlers::{
-    access, activity, e2b, files, health, legacy, processes, sandboxes, terminal,
+    access, activity, e2b, files, health, legacy, processes, sandboxes, tasks, terminal,
 };
 use crate::{audit, auth, guard, scope, trace, ApiState};
 use axum::extract::DefaultBodyLimit;
@@ -179,6 +179,19 @@ fn routes() -> Routes {
         .add("POST", "/sandboxes/{sandboxID}/resume", post(e2b::resume))
         .add("POST", "/sandboxes/{sandboxID}/pause", post(e2b::pause))
         .add("GET", "/health", get(e2b::health))
+        .add("POST", "/v1/sandboxes/{id}/tasks", post(tasks::create))
+        .add("GET", "/v1/sandboxes/{id}/tasks", get(tasks::list))
+        .add("GET", "/v1/sandboxes/{id}/tasks/{tid}", get(tasks::get))
+        .add(
+            "GET",
+            "/v1/sandboxes/{id}/tasks/{tid}/events",
+            get(tasks::events::events),
+        )
+        .add(
+            "POST",
+            "/v1/sandboxes/{id}/tasks/{tid}/cancel",
+            post(tasks::cancel),
+        )
         .add("GET", "/v1/openapi.json", get(health::openapi))
         .add("GET", "/metrics", get(health::metrics))
         .add("GET", "/healthz", get(health::healthz))

@@ -149,6 +149,7 @@ fn sessions(by_kind: &std::collections::BTreeMap<SessionKind, u32>) -> AgentSess
         terminal: n(SessionKind::Terminal),
         watch: n(SessionKind::Watch),
         transfer: n(SessionKind::Transfer),
+        task: n(SessionKind::Task),
     }
 }
 

@@ -11,6 +11,7 @@ mod output;
 mod process;
 mod request;
 mod response;
+mod task;
 mod terminal;
 
 pub use access::{
@@ -35,6 +36,7 @@ pub use response::{
     Lease, LegacySandboxDetail, LegacySandboxList, LiveView, LogLineView, Logs, OpenApiDocument,
     Ready, SandboxDetail, SandboxList, SandboxView,
 };
+pub use task::{AgentChoice, TaskBody, TaskList, TaskView};
 pub use terminal::{
     TerminalClientFrame, TerminalParams, TerminalServerFrame, TERMINAL_CMD_MAX, TERMINAL_DIM_MAX,
 };

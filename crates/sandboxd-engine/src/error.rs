@@ -11,6 +11,8 @@ pub enum EngineError {
     Invalid(#[from] ValidationError),
     #[error("sandbox {0} not found")]
     NotFound(SandboxId),
+    #[error("task {0} not found")]
+    TaskNotFound(String),
     #[error("sandbox {0} was deleted")]
     Gone(SandboxId),
     #[error("{0}")]
@@ -37,7 +39,7 @@ impl EngineError {
     pub fn code(&self) -> ErrorCode {
         match self {
             EngineError::Invalid(_) => ErrorCode::InvalidRequest,
-            EngineError::NotFound(_) => ErrorCode::NotFound,
+            EngineError::NotFound(_) | EngineError::TaskNotFound(_) => ErrorCode::NotFound,
             EngineError::Gone(_) => ErrorCode::Gone,
             EngineError::Conflict(_) => ErrorCode::Conflict,
             EngineError::Capacity(_) => ErrorCode::Capacity,

@@ -26,6 +26,7 @@ mod reaper;
 pub mod reconcile;
 mod sessions;
 mod status;
+pub mod tasks;
 mod wake;
 
 #[cfg(test)]
@@ -86,6 +87,10 @@ struct Inner {
     port_waits: wake::PortWaits,
     /// Recent failed wakes per sandbox (the wake rate limit).
     wake_throttle: wake::WakeThrottle,
+    /// Bumped on every stored task change (event streams wait on it).
+    task_updates: tokio::sync::watch::Sender<u64>,
+    /// Cancelled when sandboxd shuts down (task collectors stop, leaving their tasks running).
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl Engine {
@@ -105,6 +110,7 @@ impl Engine {
     /// everything finished.
     pub async fn drain(&self, limit: std::time::Duration) -> bool {
         self.inner.tasks.close();
+        self.inner.shutdown.cancel();
         tokio::time::timeout(limit, self.inner.tasks.wait())
             .await
             .is_ok()
@@ -149,6 +155,8 @@ impl Engine {
                 tasks: tokio_util::task::TaskTracker::new(),
                 port_waits: Default::default(),
                 wake_throttle: Default::default(),
+                task_updates: tokio::sync::watch::Sender::new(0),
+                shutdown: Default::default(),
             }),
         })
     }

@@ -8,9 +8,11 @@ mod audit;
 mod keys;
 mod migrate;
 mod row;
+mod tasks;
 
 pub use audit::{AuditEntry, AuditQuery, AuditRecord, AUDIT_RETENTION};
 pub use keys::KeyRecord;
+pub use tasks::{TaskEventRow, TaskProgress, TaskRow, TASK_EVENT_RETENTION};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use sandboxd_core::{AgentToken, Sandbox, SandboxId};

@@ -58,6 +58,39 @@ const MIGRATIONS: &[&str] = &[
     // 5: the E2B lifetime (template, end time, what happens then) of sandboxes created through
     // the E2B API, as JSON; NULL for every other sandbox (issue 9).
     "ALTER TABLE sandboxes ADD COLUMN e2b TEXT;",
+    // 6: coding-agent tasks and their adapted events (issue 12). `secrets` holds the values of
+    // the task's env while it runs (to redact them from events) and is cleared when it ends.
+    "CREATE TABLE tasks (
+        id TEXT PRIMARY KEY NOT NULL,
+        sandbox_id TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        adapter TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        command TEXT NOT NULL,
+        cwd TEXT NOT NULL,
+        env_keys TEXT NOT NULL,
+        secrets TEXT,
+        timeout_s INTEGER,
+        status TEXT NOT NULL,
+        reason TEXT,
+        exit_code INTEGER,
+        pid INTEGER NOT NULL,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        resume_seq INTEGER NOT NULL DEFAULT 0,
+        skip_lines INTEGER NOT NULL DEFAULT 0,
+        last_event INTEGER NOT NULL DEFAULT 0,
+        created_at_ms INTEGER NOT NULL,
+        ended_at_ms INTEGER
+    );
+    CREATE INDEX tasks_sandbox ON tasks(sandbox_id, created_at_ms);
+    CREATE INDEX tasks_status ON tasks(status);
+    CREATE TABLE task_events (
+        task_id TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (task_id, id)
+    ) WITHOUT ROWID;",
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -289,6 +289,11 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
     )
     .await?;
     engine.reconcile_all(Pass::Boot).await?;
+    // After the boot pass, so running sandboxes' agents have their addresses again.
+    let resumed = engine.resume_tasks().await?;
+    if resumed > 0 {
+        tracing::info!(tasks = resumed, "following running tasks again");
+    }
     let reconciler = engine.spawn_reconciler();
     let reaper = engine.spawn_reaper();
     let preview_listener = tokio::net::TcpListener::bind(cfg.preview_addr)

@@ -261,6 +261,21 @@ async fn every_live_answer_matches_the_document() {
             .0,
         204
     );
+    // Tasks: start (a command agent), list, read, cancel, then the (ended) event stream.
+    let tasks = "/v1/sandboxes/contract/tasks";
+    let body = r#"{"prompt":"hi","agent":{"command":["sh","-c","echo {prompt}; sleep 30"],
+        "adapter":"lines"},"cwd":"/tmp","env":{"API_KEY":"k-123456"},"timeout_s":60}"#;
+    let (st, v) = api.call("POST", tasks, Some(body)).await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("running")), "{v}");
+    let task = format!("{tasks}/{}", v["id"].as_str().unwrap());
+    let (st, v) = api.call("GET", tasks, None).await;
+    assert_eq!((st, v["tasks"].as_array().map(Vec::len)), (200, Some(1)));
+    assert_eq!(api.call("GET", &task, None).await.0, 200);
+    let (st, v) = api.call("POST", &format!("{task}/cancel"), None).await;
+    assert_eq!((st, v["status"].as_str()), (200, Some("cancelled")), "{v}");
+    let (st, v) = api.call("GET", &format!("{task}/events"), None).await;
+    let text = v.as_str().unwrap_or_default();
+    assert!(st == 200 && text.contains("event: end"), "{st} {v}");
     for (path, body) in [
         ("/v1/sandboxes/contract/keepalive", r#"{"seconds":120}"#),
         ("/sandbox/contract/keepalive", ""),

@@ -167,6 +167,8 @@ pub struct AgentSessions {
     pub terminal: u32,
     pub watch: u32,
     pub transfer: u32,
+    /// Running coding-agent tasks.
+    pub task: u32,
 }
 
 /// What keeps a sandbox awake, and when it sleeps if nothing happens.

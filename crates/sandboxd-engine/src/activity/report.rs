@@ -29,6 +29,8 @@ pub enum SessionKind {
     Watch,
     /// A file upload or download.
     Transfer,
+    /// A running coding-agent task.
+    Task,
 }
 
 impl SessionKind {
@@ -38,6 +40,7 @@ impl SessionKind {
             SessionKind::Terminal => "terminal(s)",
             SessionKind::Watch => "file watch(es)",
             SessionKind::Transfer => "file transfer(s)",
+            SessionKind::Task => "running task(s)",
         }
     }
 }

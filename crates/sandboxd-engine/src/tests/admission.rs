@@ -79,6 +79,22 @@ async fn always_on_and_busy_sandboxes_are_skipped() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_sandbox_with_a_running_task_is_never_stopped_for_memory() {
+    let h = three_running(["a", "b", "c"], &["a"]).await;
+    // `b` and `c` each run a task (its collector holds a `task` session).
+    let b = h.engine.session(&id("b"), crate::SessionKind::Task);
+    let c = h.engine.session(&id("c"), crate::SessionKind::Task);
+    let err = h.engine.create_sandbox(spec("d")).await.unwrap_err();
+    assert!(matches!(err, EngineError::Capacity(_)), "{err}");
+    use Status::*;
+    assert_eq!(
+        statuses(&h, &["a", "b", "c"]).await,
+        [Running, Running, Running]
+    );
+    drop((b, c));
+}
+
+#[tokio::test(start_paused = true)]
 async fn nothing_to_stop_means_capacity_and_no_trace_of_the_create() {
     let h = three_running(["a", "b", "c"], &["a", "b", "c"]).await;
     let err = h.engine.create_sandbox(spec("d")).await.unwrap_err();
