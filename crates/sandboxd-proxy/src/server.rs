@@ -6,8 +6,12 @@
 //! Hostile clients cost little: a connection over a cap ([`crate::limits`]) is closed before any
 //! byte is read; a TLS handshake has a deadline; a request header must arrive whole within the
 //! header timeout, which runs whenever the connection waits for a request (so an idle
-//! keep-alive connection is closed after it too).
+//! keep-alive connection is closed after it too). A connection keeps its place under the caps
+//! (and in the open-connections gauge) for as long as its socket lives: when it is upgraded
+//! (WebSocket) the place moves with the tunnel ([`ConnPlace`] rides in the request's extensions),
+//! so upgraded connections cannot escape the caps.
 
+use crate::limits::Admitted;
 use crate::{handle, Proxy};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -60,14 +64,18 @@ pub async fn serve(
         let tls = tls.clone();
         let http = http.clone();
         conns.spawn(async move {
-            let _admitted = admitted;
-            let _open = proxy.metrics.connection();
+            let place = Arc::new(ConnPlace {
+                _admitted: admitted,
+                _open: proxy.metrics.connection(),
+            });
             match tls {
-                None => serve_conn(proxy, http, stream, peer).await,
+                None => serve_conn(proxy, http, stream, peer, place).await,
                 Some(acceptor) => {
                     let handshake = acceptor.accept(stream);
                     match tokio::time::timeout(limits.tls_handshake_timeout, handshake).await {
-                        Ok(Ok(tls_stream)) => serve_conn(proxy, http, tls_stream, peer).await,
+                        Ok(Ok(tls_stream)) => {
+                            serve_conn(proxy, http, tls_stream, peer, place).await
+                        }
                         Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
@@ -77,12 +85,25 @@ pub async fn serve(
     }
 }
 
-async fn serve_conn<S>(proxy: Arc<Proxy>, http: http1::Builder, stream: S, peer: SocketAddr)
-where
+/// One connection's place under the caps and in the gauge; released when the last holder (the
+/// connection task, or the tunnel it was upgraded into) lets go.
+pub struct ConnPlace {
+    _admitted: Admitted,
+    _open: sandboxd_metrics::ConnectionCount,
+}
+
+async fn serve_conn<S>(
+    proxy: Arc<Proxy>,
+    http: http1::Builder,
+    stream: S,
+    peer: SocketAddr,
+    place: Arc<ConnPlace>,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| {
+    let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         let proxy = proxy.clone();
+        req.extensions_mut().insert(place.clone());
         async move { Ok::<_, std::convert::Infallible>(handle::handle(proxy, req, peer).await) }
     });
     let conn = http

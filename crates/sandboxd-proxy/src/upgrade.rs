@@ -1,10 +1,12 @@
 //! Upgrade requests (WebSocket, dev servers' hot reload): sent on a fresh upstream connection
 //! with the client's Host and upgrade headers; when the app answers 101, both upgraded
 //! connections are joined and bytes copied both ways until either side closes. The sandbox
-//! counts as active for the tunnel's whole lifetime.
+//! counts as active for the tunnel's whole lifetime, and the client connection keeps its place
+//! under the preview listener's connection caps until the tunnel closes.
 
 use crate::body::{empty, Guarded, ProxyBody};
 use crate::forward::upstream_uri;
+use crate::server::ConnPlace;
 use crate::{headers, pages, Proxy};
 use hyper::body::Incoming;
 use hyper::header::HOST;
@@ -13,6 +15,7 @@ use hyper_util::rt::TokioIo;
 use sandboxd_core::ErrorCode;
 use sandboxd_engine::ConnectionGuard;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 pub async fn tunnel(
     proxy: &Proxy,
@@ -32,6 +35,8 @@ pub async fn tunnel(
         )
     };
     let client_upgrade = hyper::upgrade::on(&mut req);
+    // The client connection's place under the caps moves into the tunnel (see server.rs).
+    let place = req.extensions_mut().remove::<Arc<ConnPlace>>();
     let (mut parts, body) = req.into_parts();
     // A client that sent an absolute URI and no Host was routed by the URI's authority.
     let host = parts.headers.get(HOST).cloned().or_else(|| {
@@ -87,6 +92,7 @@ pub async fn tunnel(
     let closing = proxy.closing.clone();
     tokio::spawn(async move {
         let _guard = guard;
+        let _place = place;
         let tunnel = async {
             match tokio::try_join!(client_upgrade, upstream_upgrade) {
                 Ok((client, upstream)) => {

@@ -203,3 +203,67 @@ async fn error_pages_for_visitors_do_not_carry_engine_messages() {
     assert_eq!(v["error"]["code"], "not_found");
     assert_eq!(v["error"]["message"], "no such sandbox", "{v}");
 }
+
+#[tokio::test]
+async fn an_upgraded_connection_keeps_its_place_under_the_caps() {
+    let s = TestServer::start_with(|cfg| {
+        cfg.preview_limits.max_connections_per_client = 2;
+    })
+    .await
+    .unwrap();
+    let id = s.create(FIXTURE_APP).await.unwrap();
+    let addr = s.preview_addr();
+    let host = s.preview_host(&id, 3000);
+    // Until the app answers (each probe is one connection that closes).
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let resp = s
+            .preview(Method::GET, &id, 3000, "/")
+            .header("connection", "close")
+            .send()
+            .await
+            .unwrap();
+        let st = resp.status().as_u16();
+        drop(resp);
+        if st == 200 {
+            break;
+        }
+        assert!(Instant::now() < until, "the fixture never answered: {st}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let until = Instant::now() + Duration::from_secs(5);
+    while metric(&s, "sandboxd_proxy_open_connections").await > 0.0 {
+        assert!(Instant::now() < until, "probe connections never released");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut ws = sandboxd_testkit::ws::WsClient::connect(addr, &host, "/ws")
+        .await
+        .unwrap();
+    ws.send_text("upgraded").await.unwrap();
+    assert_eq!(ws.recv_text().await.unwrap(), "upgraded");
+    // The tunnel still holds its connection's place: one more fits, the next is refused.
+    let second = half_open(addr).await;
+    let until = Instant::now() + Duration::from_secs(5);
+    while metric(&s, "sandboxd_proxy_open_connections").await < 2.0 {
+        assert!(
+            Instant::now() < until,
+            "the tunnel and the second connection never counted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let third = half_open(addr).await;
+    assert!(
+        closed_by(third, Instant::now() + Duration::from_secs(2)).await,
+        "an upgraded connection must keep counting under the per-client cap"
+    );
+    ws.close().await.unwrap();
+    drop(second);
+    let until = Instant::now() + Duration::from_secs(5);
+    while metric(&s, "sandboxd_proxy_open_connections").await > 0.0 {
+        assert!(
+            Instant::now() < until,
+            "the tunnel's place was never released"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
