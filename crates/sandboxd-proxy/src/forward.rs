@@ -1,9 +1,12 @@
 //! Forwarding a plain HTTP request over the pooled keep-alive client. The body streams to the
 //! upstream as the client sends it and the response streams back as the app produces it. An
-//! upstream that refuses or resets gets a clear 502, never a hang.
+//! upstream that refuses or resets gets a clear 502, never a hang. An upstream that fails after
+//! answering (the sandbox died mid-stream) surfaces as an error of the response body, on which
+//! the listener aborts the client connection: a chunked body is never ended cleanly then.
 
 use crate::body::{Guarded, ProxyBody};
-use crate::{headers, pages, Proxy};
+use crate::target::{Dialect, Routed};
+use crate::{e2b, headers, pages, Proxy};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, HOST};
 use hyper::{Request, Response, StatusCode, Uri};
@@ -17,9 +20,10 @@ pub async fn forward(
     peer: SocketAddr,
     html: bool,
     ip: IpAddr,
-    port: u16,
+    routed: &Routed,
     guard: ConnectionGuard,
 ) -> Response<ProxyBody> {
+    let port = routed.target.port;
     let (mut parts, body) = req.into_parts();
     let Ok(uri) = upstream_uri(ip, port, &parts.uri) else {
         return pages::error(
@@ -56,17 +60,24 @@ pub async fn forward(
             Response::from_parts(parts, Guarded::wrap(body, Some(guard), bytes))
         }
         Err(e) => {
-            let msg = if e.is_connect() {
-                format!("nothing accepted the connection on port {port} of this sandbox")
-            } else {
-                format!("the app on port {port} closed the connection")
-            };
             tracing::debug!(
                 error = ?e,
                 request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
                 port,
                 "upstream failed"
             );
+            if routed.dialect == Dialect::E2b {
+                return if e.is_connect() {
+                    e2b::port_closed(&routed.target.id, port)
+                } else {
+                    e2b::upstream_failed(&routed.target.id, port)
+                };
+            }
+            let msg = if e.is_connect() {
+                format!("nothing accepted the connection on port {port} of this sandbox")
+            } else {
+                format!("the app on port {port} closed the connection")
+            };
             pages::error(
                 ErrorCode::Internal,
                 StatusCode::BAD_GATEWAY,
