@@ -1,0 +1,78 @@
+"""Shared by the E2B SDK conformance scripts (run by ../e2b_sdk.rs): one printed line per check,
+exit status 1 with the reason on the first failure. The scripts assert what sandboxd documents:
+the sandbox user answers to `user`, its home (default cwd, base of relative paths) is
+/home/sandbox."""
+
+import hashlib
+import http.client
+import os
+import sys
+import time
+import traceback
+
+import e2b
+
+HOME = "/home/sandbox"
+VERSION = getattr(e2b, "__version__", None)
+if VERSION is None:
+    from importlib.metadata import version
+
+    VERSION = version("e2b")
+
+# Exceptions by the name each SDK version gives them (2.10 has no SandboxNotFoundException).
+NOT_FOUND = tuple(
+    getattr(e2b, n)
+    for n in ("SandboxNotFoundException", "NotFoundException")
+    if hasattr(e2b, n)
+)
+FILE_NOT_FOUND = getattr(e2b, "FileNotFoundException", e2b.NotFoundException)
+
+RUN_ID = os.environ["SUITE_RUN_ID"]
+PREVIEW_ADDR = os.environ["SUITE_PREVIEW_ADDR"]
+
+
+def ok(name, detail=""):
+    print(f"ok   {name}" + (f": {detail}" if detail else ""), flush=True)
+
+
+def fail(name, reason):
+    print(f"FAIL {name}: {reason}", flush=True)
+    sys.exit(1)
+
+
+def expect(name, cond, detail=""):
+    if not cond:
+        fail(name, detail or "condition false")
+    ok(name)
+
+
+def crashed(name):
+    fail(name, traceback.format_exc())
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def http_get(host, path="/"):
+    """GET through the preview listener with the Host `get_host()` gave (glibc does not
+    resolve *.localhost, so connect to the listener's address and send the Host header)."""
+    conn = http.client.HTTPConnection(PREVIEW_ADDR, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Host": host})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def until(what, probe, seconds=30.0, every=0.2):
+    """Poll `probe` until it returns a truthy value (bounded); returns that value."""
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {seconds}s (last: {last!r})")
