@@ -7,8 +7,9 @@
 use crate::body::{Guarded, ProxyBody};
 use crate::target::{Dialect, Routed};
 use crate::{e2b, headers, pages, Proxy};
+use hyper::body::Body as _;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, HOST};
+use hyper::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, HOST};
 use hyper::{Request, Response, StatusCode, Uri};
 use sandboxd_core::ErrorCode;
 use sandboxd_engine::ConnectionGuard;
@@ -41,7 +42,17 @@ pub async fn forward(
     });
     parts.uri = uri;
     parts.version = hyper::Version::HTTP_11;
+    // A request body of unknown length (a chunked client stream) is the one case where the
+    // upstream may answer before reading the body to its end and then close the connection; a
+    // pooled connection closed that way fails the next request sent on it. Such requests get a
+    // connection of their own.
+    let streamed = !parts.headers.contains_key(CONTENT_LENGTH) && !body.is_end_stream();
     headers::strip_hop_by_hop(&mut parts.headers, false);
+    if streamed {
+        parts
+            .headers
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(h) = host {
         parts.headers.insert(HOST, h);
     }
