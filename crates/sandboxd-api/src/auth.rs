@@ -2,7 +2,8 @@
 //! or `X-API-KEY: <s>` (one key model, two header forms); it resolves to the admin token, an
 //! issued key (admin or tenant), or — only when the API does not require a token — the anonymous
 //! loopback caller, who acts as admin. Secrets are compared only as SHA-256 hashes. An unknown or
-//! revoked secret is 401 even where no token is required. The health probes are exempt. The
+//! revoked secret is 401 even where no token is required. The health probes (ours and E2B's
+//! `/health`) are exempt. The
 //! resolved [`Caller`] goes into the request's extensions (for scoping and handlers) and the
 //! response's (for the audit log); a key's `last_used_at` is written at most once a minute, off
 //! the response path.
@@ -162,7 +163,7 @@ async fn resolve(state: &ApiState, headers: &HeaderMap) -> Result<Caller, ApiErr
 }
 
 pub async fn authenticate(State(state): State<ApiState>, mut req: Request, next: Next) -> Response {
-    if matches!(req.uri().path(), "/healthz" | "/readyz") {
+    if matches!(req.uri().path(), "/healthz" | "/readyz" | "/health") {
         return next.run(req).await;
     }
     match resolve(&state, req.headers()).await {

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod activity;
+pub mod e2b;
 pub mod files;
 pub mod health;
 pub mod legacy;

@@ -23,6 +23,7 @@ pub use auth::{Auth, Caller};
 pub use body::MAX_BODY_BYTES;
 pub use error::ApiError;
 pub use guard::ApiHosts;
+pub use handlers::e2b::{E2bSettings, ENVD_VERSION};
 pub use ready::ReadyState;
 pub use view::PreviewUrls;
 
@@ -42,6 +43,8 @@ pub struct ApiState {
     pub audit: AuditLog,
     /// Host names the API answers to besides loopback names and IP literals.
     pub hosts: Arc<ApiHosts>,
+    /// Templates and domain of the E2B API (see `handlers/e2b.rs`).
+    pub e2b: Arc<E2bSettings>,
 }
 
 /// The API router (without a listener).

@@ -4,7 +4,7 @@
 
 pub mod errors;
 
-use crate::handlers::{access, activity, files, health, legacy, sandboxes, terminal};
+use crate::handlers::{access, activity, e2b, files, health, legacy, sandboxes, terminal};
 use crate::wire;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -24,7 +24,9 @@ use utoipa::{Modify, OpenApi};
         (name = "sandboxes", description = "Sandboxes and what runs in them"),
         (name = "files", description = "Files in a sandbox's home, through its agent"),
         (name = "meta", description = "Health and this document"),
-        (name = "access", description = "API keys and the audit log (admin only)")
+        (name = "access", description = "API keys and the audit log (admin only)"),
+        (name = "e2b", description = "The E2B REST API, for the stock E2B SDKs: E2B's shapes, \
+            and errors as {\"code\",\"message\"}")
     ),
     paths(
         legacy::create, legacy::list, legacy::get, legacy::delete, legacy::exec,
@@ -37,6 +39,8 @@ use utoipa::{Modify, OpenApi};
         access::create_key, access::list_keys, access::revoke_key, access::audit,
         files::get, files::transfer::put, files::delete, files::mkdir, files::rename,
         files::transfer::archive_get, files::transfer::archive_put, files::watch::watch,
+        e2b::create, e2b::create_v2, e2b::list::list_v2, e2b::get_one, e2b::kill,
+        e2b::set_timeout, e2b::connect, e2b::connect_v2, e2b::resume, e2b::pause, e2b::health,
     ),
     components(schemas(wire::ErrorBody, wire::TerminalClientFrame, wire::TerminalServerFrame)),
     modifiers(&BearerAndOptionalBodies)

@@ -4,7 +4,7 @@
 
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::handlers::{access, activity, files, health, legacy, sandboxes, terminal};
+use crate::handlers::{access, activity, e2b, files, health, legacy, sandboxes, terminal};
 use crate::{audit, auth, guard, scope, trace, ApiState};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put, MethodRouter};
@@ -51,6 +51,8 @@ pub fn build(state: ApiState) -> (Router, Vec<(&'static str, &'static str)>) {
             state.clone(),
             guard::refuse_browser_forgeries,
         ))
+        // E2B routes answer errors in E2B's shape (auth and body refusals included).
+        .layer(axum::middleware::from_fn(e2b::shape::e2b_errors))
         // Records every mutating call with the answer it got, refusals included.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -134,6 +136,26 @@ fn routes() -> Routes {
             "/v1/sandboxes/{id}/terminal",
             get(terminal::terminal),
         )
+        // The E2B REST API (`GET /sandboxes` above serves E2B's list when sent X-API-KEY).
+        .add("POST", "/sandboxes", post(e2b::create))
+        .add("POST", "/v2/sandboxes", post(e2b::create_v2))
+        .add("GET", "/v2/sandboxes", get(e2b::list::list_v2))
+        .add("GET", "/sandboxes/{sandboxID}", get(e2b::get_one))
+        .add("DELETE", "/sandboxes/{sandboxID}", delete(e2b::kill))
+        .add(
+            "POST",
+            "/sandboxes/{sandboxID}/timeout",
+            post(e2b::set_timeout),
+        )
+        .add("POST", "/sandboxes/{sandboxID}/connect", post(e2b::connect))
+        .add(
+            "POST",
+            "/v2/sandboxes/{sandboxID}/connect",
+            post(e2b::connect_v2),
+        )
+        .add("POST", "/sandboxes/{sandboxID}/resume", post(e2b::resume))
+        .add("POST", "/sandboxes/{sandboxID}/pause", post(e2b::pause))
+        .add("GET", "/health", get(e2b::health))
         .add("GET", "/v1/openapi.json", get(health::openapi))
         .add("GET", "/metrics", get(health::metrics))
         .add("GET", "/healthz", get(health::healthz))

@@ -5,6 +5,7 @@
 //! shapes).
 
 mod access;
+mod e2b;
 mod files;
 mod output;
 mod request;
@@ -13,6 +14,10 @@ mod terminal;
 
 pub use access::{
     AuditPage, AuditParams, AuditView, CreateKeyRequest, CreatedKey, KeyList, KeyView,
+};
+pub use e2b::{
+    E2bConnect, E2bError, E2bHealth, E2bListParams, E2bNewSandbox, E2bSandbox, E2bSandboxDetail,
+    E2bSandboxList, E2bTimeout,
 };
 pub use files::{
     ArchiveResult, Binary, DirListing, FileEntry, FileEvent, FileParams, FileType, MkdirBody,

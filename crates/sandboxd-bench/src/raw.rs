@@ -154,6 +154,7 @@ impl Raw {
             last_active_at_ms: 0,
             last_error: None,
             owner: None,
+            e2b: None,
         };
         // No agent token: the raw baseline never talks to the agent.
         let spec = container::spec(name.clone(), &sb, l.nofile, INIT_GRACE_MS, None);

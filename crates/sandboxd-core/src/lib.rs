@@ -21,6 +21,6 @@ pub use host::{
     parse_e2b_headers, parse_e2b_host, parse_preview_host, routes_by_headers, PreviewTarget,
 };
 pub use id::SandboxId;
-pub use model::{IdlePolicy, Resources, Sandbox};
+pub use model::{E2bLifetime, IdlePolicy, OnEnd, Resources, Sandbox};
 pub use spec::{CreateRequest, Limits, SandboxSpec};
 pub use status::Status;

@@ -69,6 +69,36 @@ pub struct Sandbox {
     pub last_error: Option<String>,
     /// The tenant that created it (`None`: created by an admin or an anonymous loopback caller).
     pub owner: Option<String>,
+    /// The E2B end of life (sandboxes created through the E2B API, or given a timeout by it).
+    pub e2b: Option<E2bLifetime>,
+}
+
+/// What happens to a sandbox when its E2B end time passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnEnd {
+    /// Deleted, as E2B kills it.
+    Kill,
+    /// Stopped with its workspace kept (E2B's `autoPause`).
+    Pause,
+}
+
+impl OnEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnEnd::Kill => "kill",
+            OnEnd::Pause => "pause",
+        }
+    }
+}
+
+/// A sandbox's E2B lifetime: it ends at `end_at_ms` (moved by the E2B timeout and connect
+/// calls), then `on_end` happens; `template_id` is the template it was created from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct E2bLifetime {
+    pub template_id: String,
+    pub end_at_ms: i64,
+    pub on_end: OnEnd,
 }
 
 impl Sandbox {

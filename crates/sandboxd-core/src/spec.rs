@@ -96,6 +96,8 @@ pub struct SandboxSpec {
     pub metadata: BTreeMap<String, String>,
     /// The creating tenant; never taken from the request body (the API sets it from the key).
     pub owner: Option<String>,
+    /// Set by the E2B create route only.
+    pub e2b: Option<crate::E2bLifetime>,
 }
 
 impl CreateRequest {
@@ -144,6 +146,7 @@ impl CreateRequest {
             egress: self.egress.unwrap_or_default().validate()?,
             metadata,
             owner: None,
+            e2b: None,
         })
     }
 }

@@ -29,6 +29,9 @@ pub struct EngineConfig {
     pub min_free_ratio: f64,
     /// Memory a create or wake is assumed to need on top (MiB).
     pub admission_reserve_mb: u64,
+    /// Whether a sandbox whose E2B lifetime ends with `kill` loses its workspace too (false:
+    /// kept like any deleted sandbox's, until purged).
+    pub e2b_purge_on_kill: bool,
 }
 
 impl EngineConfig {

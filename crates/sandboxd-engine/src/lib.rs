@@ -17,6 +17,7 @@ mod error;
 mod exec;
 pub mod installation;
 mod lifecycle;
+mod lifetime;
 mod locks;
 pub mod memory;
 mod netcheck;
@@ -40,6 +41,7 @@ pub use describe::{ContainerState, Description, LiveState, SandboxQuery};
 pub use error::EngineError;
 pub use exec::{ExecCommand, ExecResult, MAX_CONCURRENT_EXECS};
 pub use lifecycle::LeaseRequest;
+pub use lifetime::EndChange;
 /// The port every sandbox's agent listens on (the preview proxy gates it).
 pub use sandboxd_runtime::AGENT_PORT;
 pub use sandboxd_store::{AuditEntry, AuditQuery, AuditRecord, KeyRecord};

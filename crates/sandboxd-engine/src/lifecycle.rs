@@ -50,6 +50,15 @@ impl Engine {
         purge: bool,
     ) -> Result<(), EngineError> {
         let _g = self.inner.locks.lock(id).await;
+        self.delete_locked(id, purge).await
+    }
+
+    /// [`Engine::delete_unobserved`] with the lock held.
+    pub(crate) async fn delete_locked(
+        &self,
+        id: &SandboxId,
+        purge: bool,
+    ) -> Result<(), EngineError> {
         let mut sb = self.get(id).await?;
         // Tombstone first: if anything below fails, the reconciler removes what is left instead
         // of bringing the sandbox back, and a retried purge finishes the job.
@@ -129,6 +138,8 @@ impl Engine {
             ));
         }
         Ok(crate::ActivityView {
+            e2b_end_at_ms: sb.e2b.as_ref().map(|l| l.end_at_ms),
+            on_end: sb.e2b.as_ref().map(|l| l.on_end.as_str()),
             report,
             status: sb.status.to_string(),
             idle_policy: sb.idle_policy.as_str().to_string(),

@@ -86,6 +86,9 @@ impl Engine {
                 if let Err(e) = engine.reap_idle().await {
                     tracing::warn!(error = %e, "idle reaper pass failed");
                 }
+                if let Err(e) = engine.reap_ended().await {
+                    tracing::warn!(error = %e, "E2B end-of-life pass failed");
+                }
             }
         })
     }

@@ -5,5 +5,6 @@
 mod admission;
 mod create;
 mod harness;
+mod lifetime;
 mod races;
 mod reconcile;

@@ -55,6 +55,9 @@ const MIGRATIONS: &[&str] = &[
         request_id TEXT NOT NULL
     );
     CREATE INDEX audit_sandbox ON audit(sandbox_id, seq);",
+    // 5: the E2B lifetime (template, end time, what happens then) of sandboxes created through
+    // the E2B API, as JSON; NULL for every other sandbox (issue 9).
+    "ALTER TABLE sandboxes ADD COLUMN e2b TEXT;",
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

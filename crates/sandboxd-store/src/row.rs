@@ -7,7 +7,7 @@ use sandboxd_core::{Egress, IdlePolicy, Sandbox, SandboxId, Status};
 
 pub(crate) const COLUMNS: &str =
     "id, status, image, ports, env, resources, start_cmd, idle_policy, \
-     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress, owner";
+     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress, owner, e2b";
 
 pub(crate) struct RawRow {
     id: String,
@@ -26,6 +26,7 @@ pub(crate) struct RawRow {
     last_error: Option<String>,
     egress: String,
     owner: Option<String>,
+    e2b: Option<String>,
 }
 
 impl RawRow {
@@ -47,6 +48,7 @@ impl RawRow {
             last_error: r.get(13)?,
             egress: r.get(14)?,
             owner: r.get(15)?,
+            e2b: r.get(16)?,
         })
     }
 
@@ -72,6 +74,7 @@ impl RawRow {
             last_error: s.last_error.clone(),
             egress: s.egress.to_text(),
             owner: s.owner.clone(),
+            e2b: s.e2b.as_ref().map(|l| json(serde_json::json!(l))),
         }
     }
 
@@ -105,6 +108,11 @@ impl RawRow {
             last_active_at_ms: self.last_active_at_ms,
             last_error: self.last_error,
             owner: self.owner,
+            e2b: self
+                .e2b
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(|e| bad(format!("e2b: {e}")))?,
         })
     }
 
@@ -121,7 +129,7 @@ impl RawRow {
         c.execute(
             &format!(
                 "INSERT INTO sandboxes ({COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18) \
                  ON CONFLICT(id) DO UPDATE SET {}, agent_token = CASE \
                  WHEN excluded.status = ?16 THEN NULL ELSE sandboxes.agent_token END",
                 updates.join(", ")
@@ -144,6 +152,7 @@ impl RawRow {
                 self.egress,
                 Status::Deleted.as_str(),
                 self.owner,
+                self.e2b,
             ],
         )
     }

@@ -26,6 +26,7 @@ fn sample(id: &str, created: i64) -> Sandbox {
         last_active_at_ms: created,
         last_error: None,
         owner: None,
+        e2b: None,
     }
 }
 
@@ -260,4 +261,21 @@ async fn list_filters_by_owner() {
     let rows = store.list(only).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].owner.as_deref(), Some("a"));
+}
+
+#[tokio::test]
+async fn the_e2b_lifetime_round_trips() {
+    let store = Store::open_in_memory().unwrap();
+    let mut sb = sample("e2b-1", 1);
+    sb.e2b = Some(sandboxd_core::E2bLifetime {
+        template_id: "base".into(),
+        end_at_ms: 42_000,
+        on_end: sandboxd_core::OnEnd::Pause,
+    });
+    store.put(&sb).await.unwrap();
+    let got = store.get(&sb.id).await.unwrap().unwrap();
+    assert_eq!(got.e2b, sb.e2b);
+    sb.e2b = None;
+    store.put(&sb).await.unwrap();
+    assert_eq!(store.get(&sb.id).await.unwrap().unwrap().e2b, None);
 }

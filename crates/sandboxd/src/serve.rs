@@ -3,7 +3,7 @@
 //! handling. The API refuses to listen beyond loopback without a token.
 
 use anyhow::{bail, Context, Result};
-use sandboxd_api::{router, ApiState, PreviewUrls, ReadyState};
+use sandboxd_api::{router, ApiState, E2bSettings, PreviewUrls, ReadyState};
 use sandboxd_core::{Limits, Resources};
 use sandboxd_engine::clock::SystemClock;
 use sandboxd_engine::memory::{HostMemory, ProcMeminfo};
@@ -55,6 +55,14 @@ pub struct ServeConfig {
     pub reconcile_interval: Duration,
     /// Where admission reads the host's memory (default `/proc/meminfo`; tests substitute).
     pub memory: Arc<dyn HostMemory>,
+    /// The E2B API's template names and the images they stand for (`base`: the default image,
+    /// unless mapped here).
+    pub e2b_templates: Vec<(String, String)>,
+    /// The `domain` E2B answers carry (default: the preview domain, with the preview URL port
+    /// when it is not the scheme's default).
+    pub e2b_domain: Option<String>,
+    /// Whether an E2B kill (and a `kill` end of life) also removes the workspace.
+    pub e2b_purge_on_kill: bool,
 }
 
 impl ServeConfig {
@@ -100,7 +108,19 @@ impl ServeConfig {
             host_guard: true,
             reconcile_interval: Duration::from_secs(30),
             memory: Arc::new(ProcMeminfo),
+            e2b_templates: Vec::new(),
+            e2b_domain: None,
+            e2b_purge_on_kill: false,
         }
+    }
+}
+
+/// The `domain` E2B answers carry by default: the preview domain, with the preview port unless
+/// it is 80 or 443 (the SDK only concatenates `<port>-<id>.` and the domain, so a port works).
+pub fn e2b_domain(preview_domain: &str, port: u16) -> String {
+    match port {
+        80 | 443 => preview_domain.to_string(),
+        p => format!("{preview_domain}:{p}"),
     }
 }
 
@@ -258,6 +278,7 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         reap_interval: cfg.reap_interval,
         min_free_ratio: cfg.min_free_ratio,
         admission_reserve_mb: 256,
+        e2b_purge_on_kill: cfg.e2b_purge_on_kill,
     };
     let runtime: Arc<dyn Runtime> = Arc::new(docker);
     let engine = Engine::start(
@@ -275,12 +296,21 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         .with_context(|| format!("binding the preview listener on {} (ports under 1024 need root; set --preview-addr)", cfg.preview_addr))?;
     let preview_addr = preview_listener.local_addr()?;
     let (ready, prober) = ReadyState::spawn(engine.clone(), Duration::from_secs(2)).await;
+    let preview_url_port = cfg.preview_url_port.unwrap_or(preview_addr.port());
     let state = ApiState {
         engine: engine.clone(),
         previews: Arc::new(PreviewUrls {
             scheme: cfg.preview_scheme.clone(),
             domain: cfg.preview_domain.clone(),
-            port: cfg.preview_url_port.unwrap_or(preview_addr.port()),
+            port: preview_url_port,
+        }),
+        e2b: Arc::new(E2bSettings {
+            templates: cfg.e2b_templates.iter().cloned().collect(),
+            domain: cfg
+                .e2b_domain
+                .clone()
+                .unwrap_or_else(|| e2b_domain(&cfg.preview_domain, preview_url_port)),
+            default_image: cfg.image.clone(),
         }),
         ready,
         auth: Arc::new(sandboxd_api::Auth::new(Some(&admin_token), token_required)),

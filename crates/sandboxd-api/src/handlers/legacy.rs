@@ -3,12 +3,14 @@
 //! document and shares its work with the v1 handler.
 
 use super::activity::{exec_output, lease};
+use super::e2b;
 use super::sandboxes::{create_view, list_views, start_view};
 use super::{detached, parse_id, IdPath};
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::openapi::errors::{Conflict, Failed, Missing, Refused, TooLarge};
+use crate::wire::E2bListParams;
 use crate::wire::{
     ExecBody, ExecOutput, KeepaliveBody, Lease, LegacySandboxDetail, LegacySandboxList, ListParams,
     SandboxView,
@@ -16,7 +18,8 @@ use crate::wire::{
 use crate::{view, ApiState};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use axum::Json;
 use sandboxd_core::CreateRequest;
@@ -34,7 +37,9 @@ pub async fn create(
     create_view(&st, &caller, req).await
 }
 
-/// List sandboxes, newest first (reference route: a bare array)
+/// List sandboxes, newest first (reference route: a bare array). A request carrying
+/// `X-API-KEY` (the E2B SDK 1.x) gets E2B's list instead: the query and answer of
+/// `GET /v2/sandboxes`.
 #[utoipa::path(get, path = "/sandboxes", operation_id = "listSandboxesLegacy", tag = "sandboxes",
     params(ListParams),
     responses((status = 200, description = "Sandboxes", body = LegacySandboxList),
@@ -42,9 +47,18 @@ pub async fn create(
 pub async fn list(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    uri: Uri,
     q: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<LegacySandboxList>, ApiError> {
-    Ok(Json(LegacySandboxList(list_views(&st, &caller, q).await?)))
+) -> Result<Response, ApiError> {
+    if headers.contains_key("x-api-key") {
+        let p = Query::<E2bListParams>::try_from_uri(&uri)
+            .map(|Query(p)| p)
+            .map_err(|e| ApiError::invalid(format!("query string: {e}")))?;
+        let (items, next) = e2b::list::page(&st, &caller, p).await?;
+        return Ok(e2b::list::answer(items, next));
+    }
+    Ok(Json(LegacySandboxList(list_views(&st, &caller, q).await?)).into_response())
 }
 
 /// Get a sandbox with its live container state (reference route)

@@ -65,4 +65,8 @@ pub struct ActivityView {
     pub held_by: Vec<String>,
     /// When the idle reaper will stop it if nothing happens (None: not while something holds it).
     pub sleeps_at_ms: Option<i64>,
+    /// When the E2B lifetime ends (None: the sandbox has none), and what happens then
+    /// (`kill` or `pause`), whatever holds it awake.
+    pub e2b_end_at_ms: Option<i64>,
+    pub on_end: Option<&'static str>,
 }

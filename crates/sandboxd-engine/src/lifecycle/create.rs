@@ -39,6 +39,7 @@ impl Engine {
             last_active_at_ms: now,
             last_error: None,
             owner: spec.owner,
+            e2b: spec.e2b,
         };
         self.replace_row(previous.as_ref().map(|p| p.status), &sb)
             .await?;

@@ -92,6 +92,7 @@ pub fn spec(name: &str) -> SandboxSpec {
         egress: sandboxd_core::Egress::Open,
         metadata: BTreeMap::new(),
         owner: None,
+        e2b: None,
     }
 }
 
@@ -128,6 +129,7 @@ impl Harness {
             reap_interval: Duration::from_secs(5),
             min_free_ratio: 0.1,
             admission_reserve_mb: 256,
+            e2b_purge_on_kill: false,
         };
         let clock = Arc::new(TokioClock(tokio::time::Instant::now()));
         let engine = Engine::start(cfg, rt.clone(), clock, memory.clone())
@@ -177,6 +179,7 @@ impl Harness {
             last_active_at_ms: 1,
             last_error: None,
             owner: None,
+            e2b: None,
         };
         self.engine.inner.store.put(&sb).await.unwrap();
     }

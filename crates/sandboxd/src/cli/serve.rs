@@ -111,6 +111,28 @@ pub(super) struct ServeArgs {
     /// networks (host guard and egress chain; per-sandbox egress policies are then not enforced).
     #[arg(long)]
     no_host_guard: bool,
+    /// E2B API: template NAME stands for IMAGE (repeatable; `base` is the default image unless
+    /// mapped here; unknown templates are refused).
+    #[arg(long = "e2b-template", env = "SANDBOXD_E2B_TEMPLATES", value_delimiter = ',',
+        value_parser = parse_template)]
+    e2b_templates: Vec<(String, String)>,
+    /// E2B API: the `domain` in create/connect answers (default: the preview domain, plus the
+    /// preview port when it is not 80/443, e.g. preview.localhost:18080).
+    #[arg(long, env = "SANDBOXD_E2B_DOMAIN")]
+    e2b_domain: Option<String>,
+    /// E2B API: a kill (and a timeout ending in kill) also removes the workspace (default: kept
+    /// like any deleted sandbox's, until `POST /sandbox/{id}/purge`).
+    #[arg(long)]
+    e2b_purge_on_kill: bool,
+}
+
+fn parse_template(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, image)) if !name.is_empty() && !image.is_empty() => {
+            Ok((name.to_string(), image.to_string()))
+        }
+        _ => Err(format!("{s:?}: expected NAME=IMAGE")),
+    }
 }
 
 pub(super) async fn run_serve(a: ServeArgs) -> Result<i32> {
@@ -149,6 +171,9 @@ pub(super) async fn run_serve(a: ServeArgs) -> Result<i32> {
     cfg.limits.default.tmp_mb = a.tmp_mb;
     cfg.idle_timeout = Duration::from_secs(a.idle_timeout);
     cfg.host_guard = !a.no_host_guard;
+    cfg.e2b_templates = a.e2b_templates;
+    cfg.e2b_domain = a.e2b_domain;
+    cfg.e2b_purge_on_kill = a.e2b_purge_on_kill;
     let running = serve::start(cfg).await?;
     tracing::info!(
         api = %format!("http://{}", running.api_addr),
