@@ -3,7 +3,9 @@
 //! the preview listener, which routes on the SDK's `E2b-Sandbox-*` headers). For each pinned SDK
 //! version it makes a virtualenv once (cached under the target dir, keyed by version) and runs
 //! the scripts in `tests/e2b/` (sync and async), which print one line per check and stop at the
-//! first failure with its reason. Needs `python3` with the `venv` module and access to PyPI.
+//! first failure with its reason. A second test runs the current SDK in TLS mode (host routing
+//! through the preview listener's TLS, a local CA in `SSL_CERT_FILE`). Needs `python3` with the
+//! `venv` module, access to PyPI, and `openssl` (for the test CA).
 
 use sandboxd_testkit::TestServer;
 use std::path::{Path, PathBuf};
@@ -155,4 +157,57 @@ async fn the_stock_e2b_sdk_works_unchanged() {
     }
     eprintln!("===== summary =====\n{}", report.join("\n"));
     assert!(failed.is_empty(), "failed: {failed:?} (output above)");
+}
+
+/// A CA and a leaf for `*.preview.localhost` (openssl CLI); returns (ca, leaf, key).
+fn local_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let script = r#"set -e
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=sandboxd-e2b-suite-ca 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout leaf.key -out leaf.csr -subj /CN=preview.localhost 2>/dev/null
+printf 'subjectAltName=DNS:*.preview.localhost,DNS:preview.localhost\nbasicConstraints=CA:FALSE\n' > ext
+openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 1 -extfile ext 2>/dev/null
+"#;
+    let made = std::process::Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .status()
+        .expect("sh");
+    assert!(
+        made.success(),
+        "openssl failed (the TLS check needs the openssl CLI)"
+    );
+    (
+        dir.join("ca.pem"),
+        dir.join("leaf.pem"),
+        dir.join("leaf.key"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sdk_reaches_envd_by_host_over_tls_with_a_local_ca() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = local_ca(certs.path());
+    let s = TestServer::start_with(|c| {
+        c.require_token = true;
+        c.preview_tls = Some((cert, key));
+    })
+    .await
+    .unwrap();
+    let api_key = api_key(&s).await;
+    let python = venv(VERSIONS[0]).await;
+    let preview = s.preview_addr();
+    let env = [
+        ("E2B_API_URL", s.api.clone()),
+        (
+            "E2B_DOMAIN",
+            format!("preview.localhost:{}", preview.port()),
+        ),
+        ("E2B_API_KEY", api_key),
+        ("SSL_CERT_FILE", path_str(&ca).to_string()),
+        ("SUITE_RUN_ID", format!("tls-{}", s.instance)),
+        ("SUITE_PREVIEW_ADDR", preview.to_string()),
+    ];
+    let (passed, output) = run_script(&python, "tls_check.py", &env).await;
+    eprintln!("===== e2b {} tls_check.py =====\n{output}", VERSIONS[0]);
+    assert!(passed, "TLS mode failed (output above)");
 }

@@ -10,7 +10,7 @@ from e2b.sandbox.commands.command_handle import PtySize
 from e2b.sandbox.filesystem.filesystem import FileType
 
 from common import (
-    FILE_NOT_FOUND, HOME, NOT_FOUND, RUN_ID, VERSION, crashed, expect, http_get, ok, sha,
+    FILE_NOT_FOUND, HOME, NOT_FOUND, RUN_ID, VERSION, crashed, expect, http_get, ok, routable, sha,
 )
 
 print(f"e2b {VERSION} async", flush=True)
@@ -146,7 +146,7 @@ async def main():
         await (sb.pause() if hasattr(sb, "pause") else sb.beta_pause())
         state = (await sb.get_info()).state.value
         expect("paused state", state == "paused", state)
-        back = await AsyncSandbox.connect(sb.sandbox_id)
+        back = routable(await AsyncSandbox.connect(sb.sandbox_id), sb, "connect (note)")
         expect("connect after pause keeps the workspace", await back.files.read("keep.txt") == "kept")
 
     async def expiry():

@@ -31,6 +31,16 @@ RUN_ID = os.environ["SUITE_RUN_ID"]
 PREVIEW_ADDR = os.environ["SUITE_PREVIEW_ADDR"]
 
 
+def routable(sandbox, fallback, name):
+    """`sandbox` if its envd requests carry the routing headers, else `fallback` (same id). Older
+    SDKs (2.10) build the sandbox `Sandbox.connect(id)` returns without `E2b-Sandbox-Id`, so in
+    plain-HTTP mode nothing names the sandbox; TLS mode (host routing) does not need them."""
+    if "E2b-Sandbox-Id" in sandbox.connection_config.sandbox_headers:
+        return sandbox
+    ok(name, f"e2b {VERSION}: Sandbox.connect() sends no routing headers; using the created handle")
+    return fallback
+
+
 def ok(name, detail=""):
     print(f"ok   {name}" + (f": {detail}" if detail else ""), flush=True)
 

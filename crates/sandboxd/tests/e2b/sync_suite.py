@@ -9,7 +9,7 @@ from e2b.sandbox.commands.command_handle import PtySize
 from e2b.sandbox.filesystem.filesystem import FileType
 
 from common import (
-    FILE_NOT_FOUND, HOME, NOT_FOUND, RUN_ID, VERSION, crashed, expect, http_get, ok, sha, until,
+    FILE_NOT_FOUND, HOME, NOT_FOUND, RUN_ID, VERSION, crashed, expect, http_get, ok, routable, sha, until,
 )
 
 print(f"e2b {VERSION} sync", flush=True)
@@ -148,7 +148,7 @@ def pause_connect():
     sb.files.write("keep.txt", "kept")
     pause(sb)
     expect("paused state", sb.get_info().state.value == "paused", repr(sb.get_info().state))
-    back = Sandbox.connect(sb.sandbox_id)
+    back = routable(Sandbox.connect(sb.sandbox_id), sb, "connect (note)")
     expect("connect after pause keeps the workspace", back.files.read("keep.txt") == "kept")
 
 
