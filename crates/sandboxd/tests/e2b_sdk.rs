@@ -106,6 +106,10 @@ async fn run_script(python: &Path, script: &str, env: &[(&str, String)]) -> (boo
     for (k, v) in env {
         cmd.env(k, v);
     }
+    // Debugging: `E2B_SUITE_ONLY=pty,files` runs only those steps.
+    if let Ok(only) = std::env::var("E2B_SUITE_ONLY") {
+        cmd.env("SUITE_ONLY", only);
+    }
     let run = tokio::time::timeout(Duration::from_secs(600), cmd.output()).await;
     match run {
         Ok(Ok(out)) => {

@@ -10,7 +10,7 @@ from e2b.sandbox.commands.command_handle import PtySize
 from e2b.sandbox.filesystem.filesystem import FileType
 
 from common import (
-    FILE_NOT_FOUND, HOME, NOT_FOUND, RUN_ID, VERSION, crashed, expect, http_get, ok, routable, sha,
+    FILE_NOT_FOUND, HOME, NOT_FOUND, NOT_RUNNING, RUN_ID, VERSION, crashed, selected, expect, http_get, ok, routable, sha,
 )
 
 print(f"e2b {VERSION} async", flush=True)
@@ -161,6 +161,17 @@ async def main():
         await until("sandbox expired", gone, 40, 0.5)
         ok("expiry kills the sandbox")
 
+    async def killed_mid_run():
+        # Created right after the expiry removed a sandbox: it may get that one's IP.
+        victim = await AsyncSandbox.create(timeout=120, metadata={"suite": RUN_ID, "flavour": "victim"})
+        h = await victim.commands.run("echo started; sleep 60", background=True)
+        await AsyncSandbox.kill(victim.sandbox_id)
+        try:
+            await h.wait()
+            expect("a command whose sandbox is killed", False, "wait returned normally")
+        except NOT_RUNNING as e:
+            ok("a command whose sandbox is killed raises " + type(e).__name__)
+
     async def kill_and_auth():
         expect("kill", await sb.kill() is True)
         try:
@@ -184,8 +195,11 @@ async def main():
         ("list", listing),
         ("pause", pause_connect),
         ("expiry", expiry),
+        ("killed mid-run", killed_mid_run),
         ("kill", kill_and_auth),
     ]:
+        if not selected(name):
+            continue
         try:
             await fn()
         except SystemExit:

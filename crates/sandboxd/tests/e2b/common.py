@@ -25,9 +25,20 @@ NOT_FOUND = tuple(
     for n in ("SandboxNotFoundException", "NotFoundException")
     if hasattr(e2b, n)
 )
+# What a stream cut by the sandbox's death raises: SandboxNotRunningException where the SDK has
+# it (after its /health probe gets the proxy's "was not found" 502); 2.10 lets its transport's
+# error through (httpcore.RemoteProtocolError: incomplete chunked read), which is still an
+# error and not a clean end.
+NOT_RUNNING = getattr(e2b, "SandboxNotRunningException", Exception)
 FILE_NOT_FOUND = getattr(e2b, "FileNotFoundException", e2b.NotFoundException)
 
 RUN_ID = os.environ["SUITE_RUN_ID"]
+# Comma-separated step names to run (debugging); empty: every step.
+ONLY = [x for x in os.environ.get("SUITE_ONLY", "").split(",") if x]
+
+
+def selected(name):
+    return not ONLY or name in ONLY
 PREVIEW_ADDR = os.environ["SUITE_PREVIEW_ADDR"]
 
 

@@ -9,7 +9,7 @@ from e2b.sandbox.commands.command_handle import PtySize
 from e2b.sandbox.filesystem.filesystem import FileType
 
 from common import (
-    FILE_NOT_FOUND, HOME, NOT_FOUND, RUN_ID, VERSION, crashed, expect, http_get, ok, routable, sha, until,
+    FILE_NOT_FOUND, HOME, NOT_FOUND, NOT_RUNNING, RUN_ID, VERSION, crashed, selected, expect, http_get, ok, routable, sha, until,
 )
 
 print(f"e2b {VERSION} sync", flush=True)
@@ -161,6 +161,18 @@ def expiry():
     ok("expiry kills the sandbox")
 
 
+def killed_mid_run():
+    # Created right after the expiry removed a sandbox: it may get that one's IP.
+    victim = Sandbox.create(timeout=120, metadata={"suite": RUN_ID, "flavour": "victim"})
+    h = victim.commands.run("echo started; sleep 60", background=True)
+    Sandbox.kill(victim.sandbox_id)
+    try:
+        h.wait()
+        expect("a command whose sandbox is killed", False, "wait returned normally")
+    except NOT_RUNNING as e:
+        ok("a command whose sandbox is killed raises " + type(e).__name__)
+
+
 def kill_and_auth():
     expect("kill", sb.kill() is True)
     try:
@@ -185,7 +197,9 @@ for name, fn in [
     ("list", listing),
     ("pause", pause_connect),
     ("expiry", expiry),
+    ("killed mid-run", killed_mid_run),
     ("kill", kill_and_auth),
 ]:
-    step(name, fn)
+    if selected(name):
+        step(name, fn)
 print("all sync checks passed", flush=True)
