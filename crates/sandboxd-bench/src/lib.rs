@@ -13,6 +13,7 @@ mod api;
 mod burst;
 mod child;
 mod cleanup;
+mod e2b;
 mod footprint;
 mod http;
 mod lifecycle;
@@ -219,6 +220,11 @@ async fn measure(
     add(
         "terminal keystroke echo",
         terminal::keystroke_echo(&env).await.map(|f| vec![f]),
+    );
+    eprintln!("bench: 10 time to interactive through the E2B SDK");
+    add(
+        "E2B SDK time to interactive",
+        e2b::time_to_interactive(&env).await,
     );
     let empty: Vec<&str> = s
         .figures
