@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Host packages sandboxd needs: busybox-static (the test image), debootstrap (the default image
 # on hosts without a registry), iptables (the host guard), wrk (the bench's --wrk cross-check,
-# exercised by the tests). Idempotent; needs root for apt.
+# exercised by the tests), python3 with venv (the E2B SDK conformance suite makes its own
+# virtualenvs and installs `e2b` from PyPI into them). Idempotent; needs root for apt.
 set -euo pipefail
 need=()
 command -v busybox >/dev/null 2>&1 || need+=(busybox-static)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   if [ "$(id -u)" -ne 0 ]; then

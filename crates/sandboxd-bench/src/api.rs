@@ -68,6 +68,18 @@ impl Api {
         Ok(v)
     }
 
+    /// `POST /v1/keys`: a tenant key (`e2b_` + hex) for E2B SDK clients. Returns the key.
+    pub async fn create_key(&self, name: &str) -> Result<String> {
+        let body = serde_json::json!({"name": name, "role": "tenant", "owner": name}).to_string();
+        let v = self
+            .call_expecting(Method::POST, "/v1/keys", Some(body), 201)
+            .await?;
+        Ok(v["key"]
+            .as_str()
+            .context("no key in the answer")?
+            .to_string())
+    }
+
     /// `POST /v1/sandboxes`; `None` sends an empty body. Returns the id.
     pub async fn create(&self, body: Option<&str>) -> Result<String> {
         let v = self

@@ -14,6 +14,7 @@ mod api;
 mod burst;
 mod child;
 mod cleanup;
+mod e2b;
 mod files;
 mod footprint;
 mod http;
@@ -224,6 +225,11 @@ async fn measure(
     );
     eprintln!("bench: 10 files through the agent, and the agent's footprint");
     add("files", files::files_and_agent(&env).await);
+    eprintln!("bench: 11 time to interactive through the E2B SDK");
+    add(
+        "E2B SDK time to interactive",
+        e2b::time_to_interactive(&env).await,
+    );
     let empty: Vec<&str> = s
         .figures
         .iter()

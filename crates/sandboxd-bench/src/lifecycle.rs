@@ -32,8 +32,9 @@ async fn sandboxd_tti(env: &Env) -> Result<Duration> {
     result
 }
 
-/// Create + start + exec `true` through the Engine API; then remove, untimed.
-async fn raw_tti(env: &Env) -> Result<Duration> {
+/// Create + start + exec `true` through the Engine API; then remove, untimed (also the raw
+/// side of figure 10).
+pub(crate) async fn raw_tti(env: &Env) -> Result<Duration> {
     let t = Instant::now();
     let created = env.raw.create(None).await;
     let result = match &created {

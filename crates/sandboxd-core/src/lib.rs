@@ -17,7 +17,9 @@ pub use agent_token::{AgentToken, AGENT_TOKEN_BYTES};
 pub use api_key::{hash_secret, ApiKey, KeyRole, API_KEY_BYTES};
 pub use egress::{Egress, EgressSchema};
 pub use error::{ErrorCode, ValidationError};
-pub use host::{parse_preview_host, PreviewTarget};
+pub use host::{
+    parse_e2b_headers, parse_e2b_host, parse_preview_host, routes_by_headers, PreviewTarget,
+};
 pub use id::SandboxId;
 pub use model::{E2bLifetime, IdlePolicy, OnEnd, Resources, Sandbox};
 pub use spec::{CreateRequest, Limits, SandboxSpec};

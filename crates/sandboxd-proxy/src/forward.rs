@@ -1,11 +1,15 @@
 //! Forwarding a plain HTTP request over the pooled keep-alive client. The body streams to the
 //! upstream as the client sends it and the response streams back as the app produces it. An
-//! upstream that refuses or resets gets a clear 502, never a hang.
+//! upstream that refuses or resets gets a clear 502, never a hang. An upstream that fails after
+//! answering (the sandbox died mid-stream) surfaces as an error of the response body, on which
+//! the listener aborts the client connection: a chunked body is never ended cleanly then.
 
 use crate::body::{Guarded, ProxyBody};
-use crate::{headers, pages, Proxy};
+use crate::target::{Dialect, Routed};
+use crate::{e2b, headers, pages, Proxy};
+use hyper::body::Body as _;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, HOST};
+use hyper::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, HOST};
 use hyper::{Request, Response, StatusCode, Uri};
 use sandboxd_core::ErrorCode;
 use sandboxd_engine::ConnectionGuard;
@@ -17,9 +21,10 @@ pub async fn forward(
     peer: SocketAddr,
     html: bool,
     ip: IpAddr,
-    port: u16,
+    routed: &Routed,
     guard: ConnectionGuard,
 ) -> Response<ProxyBody> {
+    let port = routed.target.port;
     let (mut parts, body) = req.into_parts();
     let Ok(uri) = upstream_uri(ip, port, &parts.uri) else {
         return pages::error(
@@ -37,7 +42,17 @@ pub async fn forward(
     });
     parts.uri = uri;
     parts.version = hyper::Version::HTTP_11;
+    // A request body of unknown length (a chunked client stream) is the one case where the
+    // upstream may answer before reading the body to its end and then close the connection; a
+    // pooled connection closed that way fails the next request sent on it. Such requests get a
+    // connection of their own.
+    let streamed = !parts.headers.contains_key(CONTENT_LENGTH) && !body.is_end_stream();
     headers::strip_hop_by_hop(&mut parts.headers, false);
+    if streamed {
+        parts
+            .headers
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(h) = host {
         parts.headers.insert(HOST, h);
     }
@@ -56,17 +71,24 @@ pub async fn forward(
             Response::from_parts(parts, Guarded::wrap(body, Some(guard), bytes))
         }
         Err(e) => {
-            let msg = if e.is_connect() {
-                format!("nothing accepted the connection on port {port} of this sandbox")
-            } else {
-                format!("the app on port {port} closed the connection")
-            };
             tracing::debug!(
                 error = ?e,
                 request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
                 port,
                 "upstream failed"
             );
+            if routed.dialect == Dialect::E2b {
+                return if e.is_connect() {
+                    e2b::port_closed(&routed.target.id, port)
+                } else {
+                    e2b::upstream_failed(&routed.target.id, port)
+                };
+            }
+            let msg = if e.is_connect() {
+                format!("nothing accepted the connection on port {port} of this sandbox")
+            } else {
+                format!("the app on port {port} closed the connection")
+            };
             pages::error(
                 ErrorCode::Internal,
                 StatusCode::BAD_GATEWAY,

@@ -1,14 +1,15 @@
-//! One preview request, start to finish: parse the Host, take the fast path when the sandbox is
+//! One preview request, start to finish: find its target ([`crate::target`]), take the fast path when the sandbox is
 //! known to run (no lock, no store read), otherwise ask the engine to wake it — deleted sandboxes
 //! are never woken — and forward the original request once the port accepts connections. Browser
-//! navigations that would wait longer than a moment get the waking page instead.
+//! navigations that would wait longer than a moment get the waking page instead. Requests routed
+//! the E2B way get E2B's 502 shapes for a sandbox that is gone or a port that is not open.
 
 use crate::body::ProxyBody;
-use crate::{agent_gate, forward, headers, pages, upgrade, Proxy};
+use crate::target::{self, Dialect, Routed};
+use crate::{agent_gate, e2b, forward, headers, pages, upgrade, Proxy};
 use hyper::body::Incoming;
-use hyper::header::HOST;
 use hyper::{Method, Request, Response, StatusCode};
-use sandboxd_core::{parse_preview_host, ErrorCode, PreviewTarget};
+use sandboxd_core::ErrorCode;
 use sandboxd_engine::{ConnectionGuard, EngineError, WakeTarget};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -32,21 +33,13 @@ async fn route(
 ) -> Response<ProxyBody> {
     headers::ensure_request_id(req.headers_mut());
     let html = headers::wants_html(req.headers());
-    let host = req
-        .headers()
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()));
-    let Some(target) = host.and_then(|h| parse_preview_host(h, &proxy.cfg.domain)) else {
-        let msg = format!(
-            "not a preview host: expected s-<id>-<port>.{}",
-            proxy.cfg.domain
-        );
-        return pages::error(ErrorCode::NotFound, StatusCode::NOT_FOUND, &msg, html, None);
+    let Some(routed) = target::resolve(req.headers(), req.uri(), &proxy.cfg.domain) else {
+        return target::no_target(&proxy.cfg.domain, html);
     };
-    if let Some(refusal) = agent_gate::check(&proxy.engine, &target, req.headers(), html).await {
+    if let Some(refusal) = agent_gate::check(&proxy.engine, &routed, req.headers(), html).await {
         return refusal;
     }
+    let target = &routed.target;
     let polling = req.headers().contains_key("x-sandboxd-wake-poll");
     // Fast path: a running sandbox whose port already answered since it started. Otherwise the
     // connection stays counted through the wake, so nothing retires the sandbox meanwhile.
@@ -60,7 +53,7 @@ async fn route(
                 return pages::poll(true);
             }
             if !polling && (route.port_ready || !proxy.engine.warming(&warm)) {
-                return send(&proxy, req, peer, html, route.ip, target.port, guard).await;
+                return send(&proxy, req, peer, html, route.ip, &routed, guard).await;
             }
             Some(guard)
         }
@@ -73,7 +66,7 @@ async fn route(
         sandbox = %target.id,
         port = target.port,
     );
-    slow_path(proxy, req, peer, target, html, polling, held)
+    slow_path(proxy, req, peer, &routed, html, polling, held)
         .instrument(span)
         .await
 }
@@ -83,13 +76,14 @@ async fn slow_path(
     proxy: Arc<Proxy>,
     req: Request<Incoming>,
     peer: SocketAddr,
-    target: PreviewTarget,
+    routed: &Routed,
     html: bool,
     polling: bool,
     held: Option<ConnectionGuard>,
 ) -> Response<ProxyBody> {
     // The wake runs in its own task: it completes even if this client gives up or is served
     // the waking page, and concurrent requests share its outcome through the sandbox's lock.
+    let target = &routed.target;
     let engine = proxy.engine.clone();
     let (id, port) = (target.id.clone(), target.port);
     let wake = proxy.engine.spawn(async move {
@@ -113,7 +107,7 @@ async fn slow_path(
     };
     let (woke, ready) = match outcome {
         Ok(Ok(v)) => v,
-        Ok(Err(e)) => return engine_error(e, html),
+        Ok(Err(e)) => return engine_error(e, routed, html),
         Err(join) => {
             tracing::error!(error = %join, "wake task failed");
             return pages::error(
@@ -129,6 +123,9 @@ async fn slow_path(
         return pages::poll(ready);
     }
     if !ready {
+        if routed.dialect == Dialect::E2b {
+            return e2b::port_closed(&target.id, target.port);
+        }
         let msg = format!(
             "the app did not start listening on port {} in time",
             target.port
@@ -153,7 +150,7 @@ async fn slow_path(
         );
     };
     drop(held);
-    send(&proxy, req, peer, html, route.ip, target.port, guard).await
+    send(&proxy, req, peer, html, route.ip, routed, guard).await
 }
 
 async fn send(
@@ -162,21 +159,30 @@ async fn send(
     peer: SocketAddr,
     html: bool,
     ip: IpAddr,
-    port: u16,
+    routed: &Routed,
     guard: ConnectionGuard,
 ) -> Response<ProxyBody> {
     if headers::is_upgrade(req.headers()) {
-        upgrade::tunnel(proxy, req, peer, ip, port, guard).await
+        upgrade::tunnel(proxy, req, peer, ip, routed.target.port, guard).await
     } else {
-        forward::forward(proxy, req, peer, html, ip, port, guard).await
+        forward::forward(proxy, req, peer, html, ip, routed, guard).await
     }
 }
 
 /// Preview visitors are anonymous: they learn what happened, never the engine's message (which
 /// may name images, paths or the app's output). The details go to the log, in the request's
-/// span (which carries its request id); the API shows the sandbox's `last_error`.
-fn engine_error(e: EngineError, html: bool) -> Response<ProxyBody> {
+/// span (which carries its request id); the API shows the sandbox's `last_error`. For E2B's SDK a
+/// sandbox that is unknown, deleted or in error is one that "was not found".
+fn engine_error(e: EngineError, routed: &Routed, html: bool) -> Response<ProxyBody> {
     let code = e.code();
+    let gone = matches!(
+        code,
+        ErrorCode::NotFound | ErrorCode::Gone | ErrorCode::SandboxError
+    );
+    if routed.dialect == Dialect::E2b && gone {
+        tracing::debug!(error = %e, "preview wake: sandbox not found (E2B shape)");
+        return e2b::not_found(&routed.target.id);
+    }
     let status =
         StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     tracing::warn!(error = %e, code = code.as_str(), "preview wake failed");

@@ -1,4 +1,5 @@
-//! The preview proxy. A request whose Host is `s-<id>-<port>.<preview-domain>` goes to that port
+//! The preview proxy. A request whose Host is `s-<id>-<port>.<preview-domain>` (or E2B's
+//! `<port>-<id>.<preview-domain>`, or E2B's routing headers, see [`target`]) goes to that port
 //! of that sandbox; nothing else is served here (the API never listens on this port). Bodies
 //! stream both ways, upgrades (WebSocket) are tunnelled, the agent port answers only requests that
 //! carry the sandbox's token ([`agent_gate`]), and a stopped sandbox is woken and the
@@ -6,12 +7,14 @@
 
 mod agent_gate;
 mod body;
+mod e2b;
 mod forward;
 mod handle;
 mod headers;
 pub mod limits;
 mod pages;
 mod server;
+mod target;
 pub mod tls;
 mod upgrade;
 

@@ -10,6 +10,7 @@ mod container;
 mod events;
 mod exec;
 mod firewall;
+mod neighbor;
 mod network;
 mod owner;
 pub mod teardown;

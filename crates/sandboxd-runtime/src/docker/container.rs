@@ -37,7 +37,13 @@ pub(super) async fn create(rt: &DockerRuntime, spec: &ContainerSpec) -> Result<(
 
 pub(super) async fn start(rt: &DockerRuntime, name: &str) -> Result<(), RuntimeError> {
     match rt.docker.start_container::<String>(name, None).await {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            // Its IP may be a removed container's, still cached at that one's MAC.
+            if let Ok(ContainerState::Running { addr: Some(ip) }) = inspect(rt, name).await {
+                super::neighbor::forget(&rt.bridge, ip).await;
+            }
+            Ok(())
+        }
         // 304: already running.
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 304, ..
