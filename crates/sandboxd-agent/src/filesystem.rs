@@ -25,6 +25,27 @@ use crate::server::{self, body::Response};
 use crate::state::Agent;
 pub use watchers::Watchers;
 
+/// Suffix of the temp file an upload is written to before it is renamed into place.
+pub const UPLOAD_SUFFIX: &str = ".sandboxd-upload";
+/// Prefix of the staging directory an archive is extracted into before it is merged.
+pub const EXTRACT_PREFIX: &str = ".sandboxd-extract-";
+
+/// Whether `rel` is (or is inside) the agent's own staging: an upload's temp file or an
+/// archive's extraction directory. Watches never report these.
+pub fn is_agent_temp(rel: &std::path::Path) -> bool {
+    let mut parts = rel.components().peekable();
+    while let Some(part) = parts.next() {
+        let name = part.as_os_str().to_string_lossy();
+        if name.starts_with(EXTRACT_PREFIX) {
+            return true;
+        }
+        if parts.peek().is_none() && name.starts_with('.') && name.ends_with(UPLOAD_SUFFIX) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Runs blocking filesystem work off the runtime thread.
 pub async fn blocking<T, F>(f: F) -> Result<T, RpcError>
 where

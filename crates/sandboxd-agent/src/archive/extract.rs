@@ -116,7 +116,7 @@ pub fn unpack(resolver: &Resolver, raw: &str, mut reader: impl Read) -> Result<u
         Err(e) => return Err(io_err(&e, &dest)),
     }
     let result = tempfile::Builder::new()
-        .prefix(".sandboxd-extract-")
+        .prefix(crate::filesystem::EXTRACT_PREFIX)
         .tempdir_in(&dest)
         .map_err(|e| io_err(&e, &dest))
         .and_then(|staging| {

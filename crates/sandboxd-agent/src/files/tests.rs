@@ -176,7 +176,7 @@ fn temp_files(dir: &Path) -> Vec<String> {
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".upload"))
+        .filter(|n| n.ends_with(crate::filesystem::UPLOAD_SUFFIX))
         .collect()
 }
 

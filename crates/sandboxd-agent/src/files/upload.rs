@@ -192,7 +192,7 @@ fn write_blocking(
     std::fs::create_dir_all(parent).map_err(|e| io(e, parent))?;
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{}.", name.to_string_lossy()))
-        .suffix(".upload")
+        .suffix(crate::filesystem::UPLOAD_SUFFIX)
         .tempfile_in(parent)
         .map_err(|e| io(e, parent))?;
     let mode = old

@@ -269,3 +269,60 @@ async fn polling_watchers() {
     let (s, v) = call(&c, "GetWatcherEvents", json!({"watcherId": id})).await;
     assert_eq!((s, v["code"].as_str()), (404, Some("not_found")));
 }
+
+#[tokio::test]
+async fn watches_show_results_not_the_agents_staging() {
+    let (c, dir) = setup().await;
+    let root = dir.path().to_path_buf();
+    let mut s = c
+        .stream(
+            &format!("{FS}WatchDir"),
+            vec![json!({"path": root, "recursive": true})],
+            &[],
+        )
+        .await;
+    assert_eq!(s.next().await, Some(Item::Message(json!({"start": {}}))));
+    // What an upload does: a temp file next to the target, written, renamed into place.
+    let tmp = root.join(format!(".hello.txt.x1y2z3{}", super::UPLOAD_SUFFIX));
+    std::fs::write(&tmp, b"hi").unwrap();
+    std::fs::rename(&tmp, root.join("hello.txt")).unwrap();
+    // What an archive upload does: a staging directory whose entries are moved out.
+    let staging = root.join(format!("{}abc", super::EXTRACT_PREFIX));
+    std::fs::create_dir(&staging).unwrap();
+    std::fs::write(staging.join("f"), b"1").unwrap();
+    std::fs::rename(staging.join("f"), root.join("f")).unwrap();
+    std::fs::remove_dir(&staging).unwrap();
+    std::fs::write(root.join("zz-end"), b"").unwrap();
+    let mut names = Vec::new();
+    loop {
+        match s.next().await {
+            Some(Item::Message(m)) if m.get("filesystem").is_some() => {
+                let name = m["filesystem"]["name"].as_str().unwrap().to_string();
+                let done = name == "zz-end";
+                names.push(name);
+                if done {
+                    break;
+                }
+            }
+            Some(Item::Message(_)) => {}
+            other => panic!("watch ended early: {other:?}; saw {names:?}"),
+        }
+    }
+    assert!(names.iter().any(|n| n == "hello.txt"), "{names:?}");
+    assert!(names.iter().any(|n| n == "f"), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.contains("sandboxd-")),
+        "staging leaked into the watch: {names:?}"
+    );
+}
+
+#[test]
+fn agent_temp_names() {
+    use std::path::Path;
+    assert!(super::is_agent_temp(Path::new(
+        ".a.txt.Xy12.sandboxd-upload"
+    )));
+    assert!(super::is_agent_temp(Path::new("d/.sandboxd-extract-q/x/y")));
+    assert!(!super::is_agent_temp(Path::new("a.sandboxd-upload/b")));
+    assert!(!super::is_agent_temp(Path::new("notes.upload")));
+}

@@ -172,6 +172,11 @@ impl Watch {
             return Ok(None);
         };
         let rel = dir.join(name);
+        if super::is_agent_temp(&rel) {
+            // Our own staging (upload temp files, archive extraction): watchers see only the
+            // result, as the rename into place (E2B shows only the final name too).
+            return Ok(None);
+        }
         let kind = if mask.intersects(EventMask::CREATE | EventMask::MOVED_TO) {
             EventType::Create
         } else if mask.contains(EventMask::MODIFY) {
