@@ -22,9 +22,14 @@ fn scripts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2b")
 }
 
+/// Serializes venv creation between the tests of this binary (they run in parallel in one
+/// process, so a pid-named scratch dir alone would be shared by two installs).
+static MAKING_VENVS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The virtualenv of one SDK version, made on first use: built beside its final path and
 /// renamed into place only once `pip install` succeeded, so a half-made one is never reused.
 async fn venv(version: &str) -> PathBuf {
+    let _one_at_a_time = MAKING_VENVS.lock().await;
     let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let done = root.join(format!("e2b-sdk-{version}"));
     let python = done.join("bin/python");
