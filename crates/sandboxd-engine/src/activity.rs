@@ -7,7 +7,10 @@
 //! counted in, so a guard that outlives a delete (and a re-create of the same id) cannot
 //! decrement the new sandbox's counters.
 
+mod guards;
 mod report;
+
+pub use guards::{ConnectionGuard, ExecGuard, SessionGuard};
 
 pub use report::{ActivityReport, ActivitySource, ActivityView, SessionKind};
 
@@ -266,67 +269,6 @@ fn touch(s: &mut State, now_ms: i64, source: ActivitySource) {
     if now_ms >= s.last_ms {
         s.last_ms = now_ms;
         s.source = Some(source);
-    }
-}
-
-/// One open proxied request or connection; dropping it records the end as activity.
-pub struct ConnectionGuard {
-    table: Arc<Activity>,
-    id: SandboxId,
-    generation: u64,
-}
-
-impl ConnectionGuard {
-    pub fn id(&self) -> &SandboxId {
-        &self.id
-    }
-}
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        let source = ActivitySource::Request;
-        self.table.release(&self.id, self.generation, source, |s| {
-            s.connections = s.connections.saturating_sub(1);
-        });
-    }
-}
-
-/// One exec in flight; dropping it records the end as activity.
-pub struct ExecGuard {
-    table: Arc<Activity>,
-    id: SandboxId,
-    generation: u64,
-}
-
-impl Drop for ExecGuard {
-    fn drop(&mut self) {
-        let source = ActivitySource::Exec;
-        self.table.release(&self.id, self.generation, source, |s| {
-            s.execs = s.execs.saturating_sub(1);
-        });
-    }
-}
-
-/// One open agent session; dropping it records the end as activity.
-pub struct SessionGuard {
-    table: Arc<Activity>,
-    id: SandboxId,
-    generation: u64,
-    kind: SessionKind,
-}
-
-impl Drop for SessionGuard {
-    fn drop(&mut self) {
-        let kind = self.kind;
-        self.table
-            .release(&self.id, self.generation, ActivitySource::Agent, |s| {
-                if let Some(n) = s.sessions.get_mut(&kind) {
-                    *n = n.saturating_sub(1);
-                    if *n == 0 {
-                        s.sessions.remove(&kind);
-                    }
-                }
-            });
     }
 }
 
