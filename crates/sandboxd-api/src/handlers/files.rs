@@ -24,7 +24,6 @@ use sandboxd_core::SandboxId;
 use sandboxd_engine::container::HOME;
 use serde::Deserialize;
 use serde_json::json;
-use std::sync::OnceLock;
 use utoipa::IntoResponses;
 
 /// Most directory levels one listing descends.
@@ -55,12 +54,6 @@ pub enum FileErrors {
     Unavailable(crate::wire::ErrorBody),
     #[response(status = 507, description = "The sandbox's disk is full")]
     Full(crate::wire::ErrorBody),
-}
-
-/// One pooled agent client for every files route (connections are per agent address).
-pub(crate) fn client() -> &'static AgentClient {
-    static CLIENT: OnceLock<AgentClient> = OnceLock::new();
-    CLIENT.get_or_init(AgentClient::new)
 }
 
 /// The sandbox's agent, started or woken as needed.
@@ -158,8 +151,12 @@ impl From<AgentEntry> for FileEntry {
 }
 
 /// `filesystem.Filesystem/Stat` of a home-relative path.
-pub(crate) async fn stat(ep: &Endpoint, path: &str) -> Result<FileEntry, ApiError> {
-    let r: AgentEntryResponse = client()
+pub(crate) async fn stat(
+    client: &AgentClient,
+    ep: &Endpoint,
+    path: &str,
+) -> Result<FileEntry, ApiError> {
+    let r: AgentEntryResponse = client
         .unary(
             ep,
             "/filesystem.Filesystem/Stat",
@@ -192,7 +189,7 @@ pub async fn get(
     }
     let path = q.path.unwrap_or_default();
     let (id, ep) = reach(&st, &id).await?;
-    let entry = stat(&ep, &path).await?;
+    let entry = stat(st.engine.agent_client(), &ep, &path).await?;
     if entry.kind == FileType::File {
         return transfer::download(&st, &id, &ep, &path).await;
     }
@@ -201,7 +198,9 @@ pub async fn get(
         #[serde(default)]
         entries: Vec<AgentEntry>,
     }
-    let listed: Listed = client()
+    let listed: Listed = st
+        .engine
+        .agent_client()
         .unary(
             &ep,
             "/filesystem.Filesystem/ListDir",
@@ -229,7 +228,9 @@ pub async fn delete(
     utf8_query(raw.as_deref())?;
     let path = query(q)?.path.unwrap_or_default();
     let (_, ep) = reach(&st, &id).await?;
-    let _: serde_json::Value = client()
+    let _: serde_json::Value = st
+        .engine
+        .agent_client()
         .unary(
             &ep,
             "/filesystem.Filesystem/Remove",
@@ -251,7 +252,9 @@ pub async fn mkdir(
     JsonBody(body): JsonBody<MkdirBody>,
 ) -> Result<(StatusCode, Json<FileEntry>), ApiError> {
     let (_, ep) = reach(&st, &id).await?;
-    let r: AgentEntryResponse = client()
+    let r: AgentEntryResponse = st
+        .engine
+        .agent_client()
         .unary(
             &ep,
             "/filesystem.Filesystem/MakeDir",
@@ -274,7 +277,9 @@ pub async fn rename(
 ) -> Result<Json<FileEntry>, ApiError> {
     let (_, ep) = reach(&st, &id).await?;
     let request = json!({ "source": body.from, "destination": body.to });
-    let r: AgentEntryResponse = client()
+    let r: AgentEntryResponse = st
+        .engine
+        .agent_client()
         .unary(&ep, "/filesystem.Filesystem/Move", &request, &root())
         .await?;
     Ok(Json(r.entry.into()))

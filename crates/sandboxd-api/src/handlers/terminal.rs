@@ -20,16 +20,9 @@ use axum::response::Response;
 use sandboxd_agent_client::{AgentClient, CallError, Endpoint, RpcStream};
 use sandboxd_engine::SessionKind;
 use serde_json::{json, Value};
-use std::sync::OnceLock;
 
 /// The shells tried, in order, for a terminal (the first one the image has).
 const SHELLS: [&str; 2] = ["/bin/bash", "/bin/sh"];
-
-/// One pooled client for every terminal's agent calls.
-fn agent_client() -> &'static AgentClient {
-    static CLIENT: OnceLock<AgentClient> = OnceLock::new();
-    CLIENT.get_or_init(AgentClient::new)
-}
 
 /// Open an interactive terminal (WebSocket)
 ///
@@ -65,7 +58,7 @@ pub async fn terminal(
         token: agent.token.expose().to_string(),
     };
     let guard = st.engine.session(&id, SessionKind::Terminal);
-    let client = agent_client();
+    let client = st.engine.agent_client();
     let shell = pick_shell(client, &ep).await?;
     let mut args = vec!["-l".to_string()];
     if let Some(cmd) = q.cmd {

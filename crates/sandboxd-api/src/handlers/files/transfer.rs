@@ -4,7 +4,7 @@
 //! atomic in the agent (temp file + rename; tar via a staging directory), so a cut-short upload
 //! leaves the old content intact; a download cut short by the agent aborts the response body.
 
-use super::{client, path_query, reach, root, stat, utf8_query};
+use super::{path_query, reach, root, stat, utf8_query};
 use crate::error::ApiError;
 use crate::handlers::{query, IdPath};
 use crate::wire::{ArchiveResult, Binary, FileEntry, FileType, PathParams};
@@ -33,7 +33,9 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     let guard = st.engine.session(id, SessionKind::Transfer);
     let uri = format!("/files?{}", path_query(path));
-    let resp = client()
+    let resp = st
+        .engine
+        .agent_client()
         .send(ep, Method::GET, &uri, &root(), empty())
         .await?;
     relay_down(resp, "application/octet-stream", guard).await
@@ -128,7 +130,7 @@ pub async fn put(
     let path = query(q)?.path.unwrap_or_default();
     let (id, ep) = reach(&st, &id).await?;
     // Refuse a directory (or a path through a symlink) before any byte is sent.
-    match stat(&ep, &path).await {
+    match stat(st.engine.agent_client(), &ep, &path).await {
         Ok(e) if e.kind == FileType::Dir => {
             return Err(ApiError::invalid(format!(
                 "{path:?} is a directory; upload to a file path"
@@ -148,11 +150,13 @@ pub async fn put(
     ];
     let uri = format!("/files?{}", path_query(&path));
     let body = relay_up(req.into_body());
-    let resp = client()
+    let resp = st
+        .engine
+        .agent_client()
         .send(&ep, Method::POST, &uri, &headers, body)
         .await?;
     answer(resp).await?;
-    Ok(Json(stat(&ep, &path).await?))
+    Ok(Json(stat(st.engine.agent_client(), &ep, &path).await?))
 }
 
 /// Download a directory as a tar stream (symlinks stored as symlinks)
@@ -172,7 +176,9 @@ pub async fn archive_get(
     let (id, ep) = reach(&st, &id).await?;
     let guard = st.engine.session(&id, SessionKind::Transfer);
     let uri = format!("/archive?{}", path_query(&path));
-    let resp = client()
+    let resp = st
+        .engine
+        .agent_client()
         .send(&ep, Method::GET, &uri, &root(), empty())
         .await?;
     relay_down(resp, "application/x-tar", guard).await
@@ -208,7 +214,9 @@ pub async fn archive_put(
     let _guard = st.engine.session(&id, SessionKind::Transfer);
     let uri = format!("/archive?{}", path_query(&path));
     let body = relay_up(req.into_body());
-    let resp = client()
+    let resp = st
+        .engine
+        .agent_client()
         .send(&ep, Method::POST, &uri, &root(), body)
         .await?;
     let bytes = answer(resp).await?;

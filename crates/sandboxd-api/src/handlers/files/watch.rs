@@ -5,7 +5,7 @@
 //! agent stream ends with an `error` event. The stream holds a `Watch` session for its whole
 //! life; keep-alive comments keep idle proxies from closing it.
 
-use super::{client, reach, root, utf8_query};
+use super::{reach, root, utf8_query};
 use crate::error::ApiError;
 use crate::handlers::{query, IdPath};
 use crate::wire::{FileEvent, WatchParams};
@@ -71,7 +71,9 @@ pub async fn watch(
     let dir = q.path.unwrap_or_default();
     let (id, ep) = reach(&st, &id).await?;
     let request = json!({ "path": dir, "recursive": q.recursive.unwrap_or(false) });
-    let mut stream: RpcStream<Value> = client()
+    let mut stream: RpcStream<Value> = st
+        .engine
+        .agent_client()
         .stream(&ep, "/filesystem.Filesystem/WatchDir", &request, &root())
         .await?;
     match stream.next().await {
