@@ -146,8 +146,9 @@ fn json_event<T: serde::Serialize>(kind: &str, id: &str, data: &T) -> Event {
     Event::default().event(kind).id(id).data(text)
 }
 
-/// Where a resumed stream starts: `Last-Event-ID` wins over `?since=`.
-fn since(
+/// Where a resumed stream starts: `Last-Event-ID` wins over `?since=` (process output and task
+/// events resume the same way).
+pub(crate) fn since(
     headers: &HeaderMap,
     q: Result<Query<OutputParams>, QueryRejection>,
 ) -> Result<u64, ApiError> {

@@ -6,7 +6,8 @@
 
 use super::{parse_tid, TaskPath};
 use crate::error::ApiError;
-use crate::handlers::{parse_id, query};
+use crate::handlers::parse_id;
+use crate::handlers::processes::stream::since;
 use crate::openapi::errors::{Failed, Missing, Refused};
 use crate::wire::OutputParams;
 use crate::ApiState;
@@ -110,20 +111,4 @@ fn ended(mut f: Follow) -> Follow {
 fn error_event(err: ApiError) -> Event {
     let data = serde_json::json!({"code": err.code, "message": err.message});
     Event::default().event("error").data(data.to_string())
-}
-
-/// Where a resumed stream starts: `Last-Event-ID` wins over `?since=`.
-fn since(
-    headers: &HeaderMap,
-    q: Result<Query<OutputParams>, QueryRejection>,
-) -> Result<u64, ApiError> {
-    let q = query(q)?;
-    match headers.get("last-event-id") {
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| ApiError::invalid("Last-Event-ID must be an event id (an integer)")),
-        None => Ok(q.since.unwrap_or(0)),
-    }
 }
