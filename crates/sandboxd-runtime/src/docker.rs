@@ -99,6 +99,17 @@ impl DockerRuntime {
         })
     }
 
+    /// Who owns the instance's network, judged as this runtime's installation (`None`: no
+    /// network; a runtime without an installation sees every network as unlabelled or foreign).
+    pub async fn network_owner(&self) -> Result<Option<crate::Ownership>, RuntimeError> {
+        let me = self.installation.clone().unwrap_or(crate::Installation {
+            id: String::new(),
+            data_dir: PathBuf::new(),
+            established: true,
+        });
+        owner::network_owner(self, &me).await
+    }
+
     /// The raw client, for callers outside the sandbox lifecycle (image building, benchmarks).
     pub fn client(&self) -> &Docker {
         &self.docker

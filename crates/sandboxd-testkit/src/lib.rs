@@ -230,7 +230,7 @@ pub async fn containers_of(instance: &str) -> Result<Vec<String>> {
 
 /// Remove every container and the network of an installation (see [`sandboxd::uninstall`]).
 pub async fn remove_instance(instance: &str) -> Result<()> {
-    sandboxd::uninstall::remove_from_engine(instance).await?;
+    sandboxd::uninstall::remove_from_engine(instance, sandboxd::uninstall::Whose::Any).await?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 use anyhow::{bail, Context, Result};
 use sandboxd_engine::EngineConfig;
 use sandboxd_runtime::docker::DockerOptions;
-use sandboxd_runtime::{DockerRuntime, Runtime};
+use sandboxd_runtime::{DockerRuntime, Installation, Ownership, Runtime};
 use sandboxd_store::OwnerLock;
 use std::path::{Path, PathBuf};
 
@@ -55,7 +55,8 @@ pub async fn run(u: &Uninstall) -> Result<Removed> {
     }
     let _owner = OwnerLock::acquire(&db)
         .with_context(|| format!("stop the sandboxd using {} first", dir.display()))?;
-    let containers = remove_from_engine(&u.instance).await?;
+    let installation = recorded_installation(&dir)?;
+    let containers = remove_from_engine(&u.instance, Whose::DataDir(installation)).await?;
     let data_dir = u.purge_data && purge(&dir)?;
     Ok(Removed {
         containers,
@@ -84,18 +85,69 @@ fn purge(dir: &Path) -> Result<bool> {
     Ok(std::fs::remove_dir(dir).is_ok())
 }
 
+/// Whose objects [`remove_from_engine`] may remove.
+#[derive(Debug, Clone)]
+pub enum Whose {
+    /// Every object of the instance, whichever installation made it (test clean-up).
+    Any,
+    /// Those of this data dir's installation (`None`: a data dir from before installation ids).
+    DataDir(Option<Installation>),
+}
+
+/// The installation id `dir` recorded at its first start (`None` for a data dir from before
+/// installation ids: it never minted one).
+fn recorded_installation(dir: &Path) -> Result<Option<Installation>> {
+    let path = EngineConfig::db_path_in(dir).with_file_name("installation");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(Some(Installation {
+            id: id.trim().to_string(),
+            data_dir: dir.to_path_buf(),
+            established: true,
+        })),
+        Ok(_) => bail!(
+            "{} is empty; refusing to guess whose installation this is",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
 /// Remove every container of `instance` (running or not), one at a time and each stopped before
 /// it is removed, then its network and host-guard rules. Returns the removed containers' names.
 /// Callers make sure nothing creates containers of `instance` meanwhile (no sandboxd serves it).
-pub async fn remove_from_engine(instance: &str) -> Result<Vec<String>> {
+///
+/// For a data dir's installation, only its own (and unlabelled, pre-id) objects are touched, and
+/// an instance whose network names another installation is refused before anything is removed;
+/// a data dir without an id (from before ids) refuses a network that carries one.
+pub async fn remove_from_engine(instance: &str, whose: Whose) -> Result<Vec<String>> {
+    let (installation, check) = match whose {
+        Whose::Any => (None, false),
+        Whose::DataDir(i) => (i, true),
+    };
+    let labelled = installation.is_some();
     let rt = DockerRuntime::connect(DockerOptions {
         instance: instance.to_string(),
         host_guard: true,
         data_dir: None,
-        installation: None,
+        installation,
     })
     .await
     .context("connecting to the Docker engine")?;
+    match rt.network_owner().await? {
+        _ if !check => {}
+        None | Some(Ownership::Unlabelled) | Some(Ownership::Ours) => {}
+        Some(Ownership::Foreign { id, data_dir }) => bail!(
+            "instance {instance:?} on this engine belongs to installation {id} (data dir {}), \
+             not to this data dir's{}; nothing was removed — run uninstall with that data dir",
+            data_dir.as_deref().unwrap_or("unknown"),
+            if labelled {
+                ""
+            } else {
+                " (it has no installation id)"
+            }
+        ),
+    }
     let mut removed = Vec::new();
     // A container whose create was in flight when its sandboxd stopped can appear late: list
     // again until a pass finds nothing (bounded).

@@ -1,5 +1,6 @@
 //! `sandboxd uninstall` against the real engine: refused while a sandboxd owns the data dir, for
-//! another installation's data dir or a dir that is not sandboxd's, and without --yes for
+//! another installation's data dir (another instance marker, or another installation id for the
+//! same instance) or a dir that is not sandboxd's, and without --yes for
 //! --purge-data; then it removes the installation's containers (running and
 //! stopped), network and host-guard rules, and with --purge-data its data dir — and nothing of
 //! another installation on the same engine.
@@ -63,6 +64,27 @@ async fn uninstall_removes_one_installation_and_nothing_else() {
     assert!(stranger.path().join("precious").exists());
     assert_eq!(containers_of(&instance).await.unwrap().len(), 2);
     assert_eq!(other.containers().await.unwrap().len(), 1);
+
+    // Another installation's data dir for the same instance name (a copy of this one's state
+    // with its own installation id): refused before anything is removed.
+    let impostor = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(impostor.path().join("state")).unwrap();
+    std::fs::copy(
+        data.path().join("state/sandboxd.db"),
+        impostor.path().join("state/sandboxd.db"),
+    )
+    .unwrap();
+    std::fs::write(impostor.path().join("state/installation"), "someone-else\n").unwrap();
+    let out = uninstall(&instance, impostor.path(), &["--purge-data", "--yes"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("belongs to installation")
+            && err.contains("nothing was removed"),
+        "{err}"
+    );
+    assert_eq!(containers_of(&instance).await.unwrap().len(), 2);
+    assert!(impostor.path().join("state/sandboxd.db").exists());
 
     let out = uninstall(&instance, data.path(), &["--purge-data"]);
     assert!(!out.status.success(), "--purge-data needs --yes");

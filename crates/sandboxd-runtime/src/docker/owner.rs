@@ -46,6 +46,24 @@ pub(super) async fn claim(rt: &DockerRuntime) -> Result<(), RuntimeError> {
     }
 }
 
+/// Who owns the instance's network, as seen by `me` (`None` when there is no network). Tools
+/// that act on an installation from outside a running sandboxd (uninstall) check it first.
+pub(super) async fn network_owner(
+    rt: &DockerRuntime,
+    me: &Installation,
+) -> Result<Option<Ownership>, RuntimeError> {
+    match rt
+        .docker
+        .inspect_network(&rt.network, None::<InspectNetworkOptions<String>>)
+        .await
+        .map_err(map_err)
+    {
+        Ok(n) => Ok(Some(me.ownership(n.labels.as_ref()))),
+        Err(RuntimeError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Labels to put on the network and on containers, beside the instance label.
 pub(super) fn labels(rt: &DockerRuntime) -> HashMap<String, String> {
     rt.installation
