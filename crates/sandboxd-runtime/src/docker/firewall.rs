@@ -5,6 +5,7 @@
 //! switched off inside every sandbox (see `config.rs`).
 
 pub(super) mod egress;
+pub(super) mod names;
 
 use std::process::Command;
 

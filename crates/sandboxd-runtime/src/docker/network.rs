@@ -160,6 +160,16 @@ async fn desired(rt: &DockerRuntime) -> Result<egress::Desired, RuntimeError> {
             })
         })
         .collect();
+    let names: std::collections::BTreeSet<String> = sandboxes
+        .iter()
+        .flat_map(|s| s.egress.domains().map(str::to_string))
+        .collect();
+    if !names.is_empty() {
+        let resolved = firewall::names::resolve_all(names).await;
+        for s in &mut sandboxes {
+            s.egress = firewall::names::expand(std::mem::take(&mut s.egress), &resolved);
+        }
+    }
     sandboxes.sort_by(|a, b| a.mac.cmp(&b.mac));
     let resolvers = std::fs::read_to_string("/etc/resolv.conf")
         .map(|t| egress::resolvers(&t))
