@@ -2,8 +2,8 @@
 //! URLs are built from the configured scheme, domain and listener port.
 
 use crate::wire::{
-    ActivityBody, ActivitySourceName, AgentSessions, ExecOutput, Lease, LiveView, LogLineView,
-    Logs, SandboxView,
+    ActivityBody, ActivitySourceName, AgentSessions, DiskView, ExecOutput, Lease, LiveView,
+    LogLineView, Logs, SandboxView,
 };
 use sandboxd_core::host::preview_host;
 use sandboxd_core::time::rfc3339_ms;
@@ -51,6 +51,10 @@ pub fn sandbox(sb: &Sandbox, urls: &PreviewUrls) -> SandboxView {
             .map(|p| (p.to_string(), urls.url(sb, *p)))
             .collect(),
         resources: sb.resources,
+        disk: sb.disk_mb.map(|limit_mb| DiskView {
+            limit_mb,
+            used_mb: None,
+        }),
         start: sb.start.clone(),
         env_keys: sb.env_keys().into_iter().map(str::to_string).collect(),
         idle_policy: sb.idle_policy,
@@ -62,6 +66,16 @@ pub fn sandbox(sb: &Sandbox, urls: &PreviewUrls) -> SandboxView {
         last_active_at: rfc3339_ms(sb.last_active_at_ms),
         last_error: sb.last_error.clone(),
     }
+}
+
+/// One sandbox as [`Engine::describe`](sandboxd_engine::Engine::describe) saw it: with its
+/// workspace usage.
+pub fn described(d: &sandboxd_engine::Description, urls: &PreviewUrls) -> SandboxView {
+    let mut view = sandbox(&d.sandbox, urls);
+    if let Some(disk) = &mut view.disk {
+        disk.used_mb = d.disk_used_mb;
+    }
+    view
 }
 
 pub fn live(state: LiveState) -> LiveView {

@@ -32,9 +32,9 @@ pub use process::{
 };
 pub use request::{DeleteParams, ExecBody, KeepaliveBody, ListParams, LogsParams};
 pub use response::{
-    ActivityBody, ActivitySourceName, AgentSessions, ErrorBody, ErrorDetail, ExecOutput, Health,
-    Lease, LegacySandboxDetail, LegacySandboxList, LiveView, LogLineView, Logs, OpenApiDocument,
-    Ready, SandboxDetail, SandboxList, SandboxView,
+    ActivityBody, ActivitySourceName, AgentSessions, DiskView, ErrorBody, ErrorDetail, ExecOutput,
+    Health, Lease, LegacySandboxDetail, LegacySandboxList, LiveView, LogLineView, Logs,
+    OpenApiDocument, Ready, SandboxDetail, SandboxList, SandboxView,
 };
 pub use task::{AgentChoice, TaskBody, TaskList, TaskView};
 pub use terminal::{

@@ -151,6 +151,7 @@ impl Raw {
                 nofile: l.nofile,
                 tmp_mb: l.tmp_mb,
             },
+            disk_mb: None,
             start: start.map(str::to_string),
             idle_policy: IdlePolicy::Sleep,
             idle_timeout_s: None,

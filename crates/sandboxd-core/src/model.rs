@@ -58,6 +58,9 @@ pub struct Sandbox {
     pub ports: Vec<u16>,
     pub env: BTreeMap<String, String>,
     pub resources: Resources,
+    /// Workspace size in MiB, enforced by the kernel; `None`: an unlimited plain directory
+    /// (sandboxes from before quotas, or created with quotas off).
+    pub disk_mb: Option<u64>,
     pub start: Option<String>,
     pub idle_policy: IdlePolicy,
     pub idle_timeout_s: Option<u64>,

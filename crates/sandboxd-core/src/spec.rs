@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 mod rules;
 
-pub use rules::{validate_command, validate_env};
+pub use rules::{validate_command, validate_env, MIN_DISK_MB};
 
 /// Most ports one sandbox may advertise.
 pub const MAX_PORTS: usize = 32;
@@ -40,6 +40,11 @@ pub struct CreateRequest {
     /// Shell command our init runs at every start and restarts on exit.
     pub start: Option<String>,
     pub resources: Option<ResourceRequest>,
+    /// Size of the workspace (the home) in MiB, enforced by the kernel: writes past it fail
+    /// with ENOSPC inside this sandbox only (default: the configured one; refused when the
+    /// host runs without disk quotas).
+    #[cfg_attr(feature = "openapi", schema(minimum = 64))]
+    pub disk_mb: Option<u64>,
     pub idle_policy: Option<IdlePolicy>,
     /// Idle time before the reaper stops the sandbox (default: the configured idle timeout).
     #[cfg_attr(feature = "openapi", schema(minimum = 10, maximum = 604800))]
@@ -77,6 +82,11 @@ pub struct Limits {
     pub max_cpus: f64,
     pub max_pids: u64,
     pub default_image: String,
+    /// Workspace size of a sandbox created without `disk_mb`; `None`: an unlimited plain
+    /// directory.
+    pub default_disk_mb: Option<u64>,
+    /// Largest `disk_mb` a request may ask for; 0: disk quotas are off on this host.
+    pub max_disk_mb: u64,
 }
 
 /// A validated creation request: every field has its final value.
@@ -90,6 +100,8 @@ pub struct SandboxSpec {
     pub env: BTreeMap<String, String>,
     pub start: Option<String>,
     pub resources: Resources,
+    /// Workspace size in MiB; `None`: an unlimited plain directory.
+    pub disk_mb: Option<u64>,
     pub idle_policy: IdlePolicy,
     pub idle_timeout_s: Option<u64>,
     pub egress: Egress,
@@ -117,6 +129,7 @@ impl CreateRequest {
             rules::validate_start(start)?;
         }
         let resources = rules::resolve_resources(self.resources.unwrap_or_default(), limits)?;
+        let disk_mb = rules::resolve_disk(self.disk_mb, limits)?;
         if let Some(t) = self.idle_timeout_s {
             if !(10..=7 * 24 * 3600).contains(&t) {
                 return Err(ValidationError::new(
@@ -141,6 +154,7 @@ impl CreateRequest {
             env,
             start: self.start.filter(|s| !s.trim().is_empty()),
             resources,
+            disk_mb,
             idle_policy: self.idle_policy.unwrap_or_default(),
             idle_timeout_s: self.idle_timeout_s,
             egress: self.egress.unwrap_or_default().validate()?,

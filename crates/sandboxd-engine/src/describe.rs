@@ -23,6 +23,8 @@ pub struct SandboxQuery {
 pub struct Description {
     pub sandbox: Sandbox,
     pub live: LiveState,
+    /// MiB used in a size-limited workspace, when it is mounted now.
+    pub disk_used_mb: Option<u64>,
 }
 
 /// The live side of a sandbox, as the runtime reported it when asked.
@@ -68,7 +70,21 @@ impl Engine {
             }),
             Err(e) => LiveState::Unknown(e.to_string()),
         };
-        Ok(Description { sandbox, live })
+        let disk_used_mb = match sandbox.disk_mb {
+            Some(_) => match self.inner.runtime.workspace_usage(id).await {
+                Ok(usage) => usage.map(|u| u.used_mb),
+                Err(e) => {
+                    tracing::debug!(%id, error = %e, "workspace usage unreadable");
+                    None
+                }
+            },
+            None => None,
+        };
+        Ok(Description {
+            sandbox,
+            live,
+            disk_used_mb,
+        })
     }
 
     /// Sandboxes matching `query`, newest first.

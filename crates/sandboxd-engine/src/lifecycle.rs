@@ -69,6 +69,10 @@ impl Engine {
         self.inner.runtime.remove(&self.container_name(id)).await?;
         if purge {
             self.inner.runtime.remove_workspace(id).await?;
+        } else {
+            // The kept workspace holds no mount (or loop device) while nobody uses it; a
+            // re-create of the id mounts it again.
+            self.inner.runtime.release_workspace(id).await?;
         }
         Ok(())
     }
@@ -187,6 +191,9 @@ impl Engine {
                 self.inner.runtime.remove(&name).await?;
                 self.create_container_from(&sb, spec).await?;
             }
+            // A size-limited workspace loses its mount in a reboot; the container must never
+            // start on the bare directory underneath.
+            self.inner.runtime.mount_workspace(&sb.id).await?;
             self.inner.runtime.start(&name).await
         }
         .await;
@@ -229,7 +236,7 @@ impl Engine {
         spec: &sandboxd_runtime::ContainerSpec,
     ) -> Result<(), RuntimeError> {
         let rt = &self.inner.runtime;
-        if rt.ensure_workspace(&sb.id).await? == WorkspaceState::Fresh {
+        if rt.ensure_workspace(&sb.id, sb.disk_mb).await? == WorkspaceState::Fresh {
             rt.seed_workspace(&sb.id, Seed::Empty).await?;
         }
         rt.create(spec).await

@@ -20,11 +20,22 @@ impl Engine {
     /// The metrics as Prometheus (OpenMetrics) text, with the status gauge read now.
     pub async fn metrics_text(&self) -> Result<String, EngineError> {
         let mut counts = [0i64; STATUSES.len()];
+        let mut disks = sandboxd_metrics::WorkspaceTotals::default();
         for sb in self.inner.store.list(Default::default()).await? {
             if let Some(i) = STATUSES.iter().position(|s| *s == sb.status.as_str()) {
                 counts[i] += 1;
             }
+            if sb.disk_mb.is_some() {
+                match self.inner.runtime.workspace_usage(&sb.id).await {
+                    Ok(Some(u)) => disks.add(u.used_mb, u.size_mb),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::debug!(id = %sb.id, error = %e, "workspace usage unreadable")
+                    }
+                }
+            }
         }
+        self.inner.metrics.workspaces.set(disks);
         for (status, n) in STATUSES.iter().zip(counts) {
             self.inner.metrics.set_sandboxes(status, n);
         }

@@ -5,8 +5,10 @@
 //! preview proxy) hold pre-resolved counters: recording is one atomic add, no label lookup.
 
 mod labels;
+mod workspaces;
 
 pub use labels::{EngineErrorKind, Op, Outcome, ReconcileAction, RefusalReason, StatusClass};
+pub use workspaces::{WorkspaceMetrics, WorkspaceTotals};
 
 use labels::{ClassLabels, ErrorLabels, OpLabels, ReconcileLabels, RefusalLabels, StatusLabels};
 use prometheus_client::encoding::text::encode;
@@ -40,6 +42,8 @@ pub struct Metrics {
     audit_dropped: Counter,
     /// The preview proxy's counters, resolved once.
     pub proxy: ProxyMetrics,
+    /// Workspace usage, set at scrape time.
+    pub workspaces: WorkspaceMetrics,
 }
 
 /// Counters the preview proxy updates per request, pre-resolved per status class.
@@ -199,7 +203,9 @@ impl Metrics {
             "Packets from sandboxes dropped by the egress rules (closed ranges and policies)",
             egress_denied.clone(),
         );
+        let workspaces = WorkspaceMetrics::register(&mut registry);
         let m = Metrics {
+            workspaces,
             egress_denied,
             audit_dropped,
             proxy: ProxyMetrics {

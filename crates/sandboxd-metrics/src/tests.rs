@@ -26,6 +26,9 @@ fn every_family_is_listed_before_any_event() {
         "sandboxd_proxy_refused_connections_total{reason=\"client_cap\"} 0",
         "sandboxd_wake_port_waiters_total 0",
         "sandboxd_wake_throttled_total 0",
+        "sandboxd_workspace_used_bytes 0",
+        "sandboxd_workspace_limit_bytes 0",
+        "sandboxd_workspaces_full 0",
     ] {
         assert!(text.contains(family), "missing {family} in\n{text}");
     }
@@ -71,4 +74,23 @@ fn status_classes() {
     assert_eq!(StatusClass::of(304), StatusClass::Redirect);
     assert_eq!(StatusClass::of(499), StatusClass::ClientError);
     assert_eq!(StatusClass::of(503), StatusClass::ServerError);
+}
+
+#[test]
+fn workspace_totals_count_full_ones() {
+    let m = Metrics::new();
+    let mut t = WorkspaceTotals::default();
+    t.add(10, 100);
+    t.add(64, 64);
+    m.workspaces.set(t);
+    let text = m.render();
+    assert!(
+        text.contains("sandboxd_workspace_used_bytes 77594624"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sandboxd_workspace_limit_bytes 171966464"),
+        "{text}"
+    );
+    assert!(text.contains("sandboxd_workspaces_full 1"), "{text}");
 }

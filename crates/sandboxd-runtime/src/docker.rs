@@ -17,8 +17,8 @@ pub mod teardown;
 mod workspace;
 
 use crate::{
-    ContainerSpec, ContainerState, ContainerSummary, ExecOutput, ExecRequest, LogLine, NetworkInfo,
-    Runtime, RuntimeError, RuntimeEvent, Seed, StopSemantics, WorkspaceState,
+    ContainerSpec, ContainerState, ContainerSummary, DiskUsage, ExecOutput, ExecRequest, LogLine,
+    NetworkInfo, Runtime, RuntimeError, RuntimeEvent, Seed, StopSemantics, WorkspaceState,
 };
 use async_trait::async_trait;
 use bollard::Docker;
@@ -29,6 +29,7 @@ use std::time::Duration;
 
 pub use config::{container_config, HostPaths};
 pub use firewall::egress::mac_for;
+pub use workspace::unmount_all as unmount_workspaces;
 
 /// Label every object of ours carries; its value is the installation name.
 pub const INSTANCE_LABEL: &str = "io.sandboxd.instance";
@@ -72,6 +73,8 @@ pub struct DockerOptions {
     /// The data dir holding `workspaces/` and `bin/`. `None` for tools that only touch the
     /// engine (uninstall): workspace operations and creates then fail.
     pub data_dir: Option<PathBuf>,
+    /// Where workspaces live (default: `<data_dir>/workspaces`); made 0700 when missing.
+    pub workspaces_dir: Option<PathBuf>,
     /// The installation serving the instance; `None` for tools that act on every container of
     /// the instance (uninstall), which then skip the ownership check.
     pub installation: Option<crate::Installation>,
@@ -93,7 +96,7 @@ impl DockerRuntime {
             firewall: Default::default(),
             denied_before: Default::default(),
             storage: opts.data_dir.map(|d| HostStorage {
-                workspaces: d.join("workspaces"),
+                workspaces: opts.workspaces_dir.unwrap_or_else(|| d.join("workspaces")),
                 bin: d.join("bin"),
             }),
         })
@@ -121,6 +124,19 @@ impl DockerRuntime {
 
     pub fn network_name(&self) -> &str {
         &self.network
+    }
+
+    /// Check that this host can make size-limited workspaces (root, loop devices, mkfs.ext4),
+    /// by making and removing a minimal one in the workspaces dir. Call after
+    /// [`Runtime::prepare`].
+    pub async fn check_disk_quotas(&self) -> Result<(), RuntimeError> {
+        let root = self.storage()?.workspaces.clone();
+        let what = format!(
+            "disk quotas need root, loop devices and mkfs.ext4 on this host (workspaces in {}); \
+             run with --disk-quota off for unlimited workspaces",
+            root.display()
+        );
+        blocking(what, move || workspace::probe(&root)).await
     }
 
     fn storage(&self) -> Result<&HostStorage, RuntimeError> {
@@ -191,7 +207,13 @@ impl Runtime for DockerRuntime {
     async fn prepare(&self) -> Result<(), RuntimeError> {
         let s = self.storage()?.clone();
         blocking("installing our binaries".into(), move || {
-            std::fs::create_dir_all(&s.workspaces)?;
+            if !s.workspaces.is_dir() {
+                std::fs::create_dir_all(&s.workspaces)?;
+                std::fs::set_permissions(
+                    &s.workspaces,
+                    <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+                )?;
+            }
             crate::binaries::install_all(&s.bin)
         })
         .await
@@ -219,8 +241,27 @@ impl Runtime for DockerRuntime {
         }
     }
 
-    async fn ensure_workspace(&self, sandbox: &SandboxId) -> Result<WorkspaceState, RuntimeError> {
-        workspace::ensure(self, sandbox).await
+    async fn ensure_workspace(
+        &self,
+        sandbox: &SandboxId,
+        disk_mb: Option<u64>,
+    ) -> Result<WorkspaceState, RuntimeError> {
+        workspace::ensure(self, sandbox, disk_mb).await
+    }
+
+    async fn mount_workspace(&self, sandbox: &SandboxId) -> Result<(), RuntimeError> {
+        workspace::mount(self, sandbox).await
+    }
+
+    async fn release_workspace(&self, sandbox: &SandboxId) -> Result<(), RuntimeError> {
+        workspace::release(self, sandbox).await
+    }
+
+    async fn workspace_usage(
+        &self,
+        sandbox: &SandboxId,
+    ) -> Result<Option<DiskUsage>, RuntimeError> {
+        workspace::usage(self, sandbox).await
     }
 
     async fn seed_workspace(

@@ -62,10 +62,35 @@ pub trait Runtime: Send + Sync + 'static {
     /// Remove the installation's network (when nothing uses it any more).
     async fn remove_network(&self) -> Result<(), RuntimeError>;
     async fn image_exists(&self, image: &str) -> Result<bool, RuntimeError>;
-    /// Make sure the sandbox's workspace exists (owned by [`Identity::SANDBOX`]); says whether
-    /// this call made it. A workspace survives stop, restart and delete; only
+    /// Make sure the sandbox's workspace exists (owned by [`Identity::SANDBOX`]) and is mounted;
+    /// says whether this call made it. `disk_mb`: a new workspace is a filesystem of that many
+    /// MiB (writes past it fail with ENOSPC inside the sandbox); `None`, or a workspace that
+    /// already exists, keeps what is there. A workspace survives stop, restart and delete; only
     /// [`Runtime::remove_workspace`] ends it.
-    async fn ensure_workspace(&self, sandbox: &SandboxId) -> Result<WorkspaceState, RuntimeError>;
+    async fn ensure_workspace(
+        &self,
+        sandbox: &SandboxId,
+        disk_mb: Option<u64>,
+    ) -> Result<WorkspaceState, RuntimeError>;
+    /// Make an existing size-limited workspace available again (after a reboot or an
+    /// [`Runtime::release_workspace`]); nothing to do for a plain one or a mounted one.
+    /// Called before every container start.
+    async fn mount_workspace(&self, _sandbox: &SandboxId) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+    /// Release what a kept workspace holds on the host while no container uses it (a deleted
+    /// sandbox's mount); its files stay. Releasing a missing workspace is not an error.
+    async fn release_workspace(&self, _sandbox: &SandboxId) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+    /// How full a size-limited, mounted workspace is; `None` for a plain (unlimited) one or
+    /// one not mounted now.
+    async fn workspace_usage(
+        &self,
+        _sandbox: &SandboxId,
+    ) -> Result<Option<DiskUsage>, RuntimeError> {
+        Ok(None)
+    }
     /// Fill a fresh workspace (never overwriting what is there) and make sure `workspace/`
     /// exists in it.
     async fn seed_workspace(&self, sandbox: &SandboxId, seed: Seed<'_>)

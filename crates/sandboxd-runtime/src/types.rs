@@ -50,6 +50,15 @@ pub enum WorkspaceState {
     Existing,
 }
 
+/// How full a size-limited workspace is (its filesystem's own numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskUsage {
+    /// Size of the workspace's filesystem in MiB.
+    pub size_mb: u64,
+    /// MiB in use (files and the filesystem's own metadata).
+    pub used_mb: u64,
+}
+
 /// What a fresh workspace is filled from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seed<'a> {

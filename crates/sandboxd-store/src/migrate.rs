@@ -91,6 +91,9 @@ const MIGRATIONS: &[&str] = &[
         data TEXT NOT NULL,
         PRIMARY KEY (task_id, id)
     ) WITHOUT ROWID;",
+    // 7: the workspace size in MiB (issue 10); NULL: an unlimited plain directory, as every
+    // sandbox from before it has.
+    "ALTER TABLE sandboxes ADD COLUMN disk_mb INTEGER;",
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -16,6 +16,7 @@ fn sample(id: &str, created: i64) -> Sandbox {
             nofile: 4096,
             tmp_mb: 64,
         },
+        disk_mb: Some(256),
         start: Some("python3 -m http.server".into()),
         idle_policy: IdlePolicy::AlwaysOn,
         idle_timeout_s: Some(60),

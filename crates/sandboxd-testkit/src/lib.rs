@@ -240,6 +240,7 @@ impl Drop for TestServer {
             return;
         }
         let instance = self.instance.clone();
+        let data_dir = self.data.path().to_path_buf();
         // The server's tasks live on the runtime this drop blocks: abort them, never await them.
         if let Some(r) = self.running.take() {
             r.abort();
@@ -255,6 +256,11 @@ impl Drop for TestServer {
             rt.block_on(async move {
                 if let Err(e) = remove_instance(&instance).await {
                     eprintln!("testkit: cleanup of {instance} failed: {e:#}");
+                }
+                // Its containers are gone: release the workspaces' mounts before the data dir
+                // is deleted.
+                if let Err(e) = sandboxd::workspaces::unmount_all(&data_dir) {
+                    eprintln!("testkit: unmounting workspaces of {instance} failed: {e:#}");
                 }
             });
         })

@@ -9,3 +9,4 @@ pub mod cli;
 pub mod fdlimit;
 pub mod serve;
 pub mod uninstall;
+pub mod workspaces;

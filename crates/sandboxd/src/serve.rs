@@ -2,6 +2,7 @@
 //! listener together. Usable in-process (the testkit) through [`start`]; the binary adds signal
 //! handling. The API refuses to listen beyond loopback without a token.
 
+use crate::workspaces::{DEFAULT_DISK_MB, MAX_DISK_MB};
 use anyhow::{bail, Context, Result};
 use sandboxd_api::{router, ApiState, E2bSettings, PreviewUrls, ReadyState};
 use sandboxd_core::{Limits, Resources};
@@ -22,6 +23,9 @@ use tokio::sync::oneshot;
 #[derive(Clone)]
 pub struct ServeConfig {
     pub data_dir: PathBuf,
+    /// Where workspaces live (default `<data_dir>/workspaces`); its own filesystem keeps
+    /// sandboxes' files off the one holding the store.
+    pub workspaces_dir: Option<PathBuf>,
     pub instance: String,
     pub api_addr: SocketAddr,
     pub api_token: Option<String>,
@@ -73,6 +77,7 @@ impl ServeConfig {
             .unwrap_or(1) as f64;
         ServeConfig {
             data_dir: PathBuf::from("/var/lib/sandboxd"),
+            workspaces_dir: None,
             instance: "default".into(),
             api_addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
             api_token: None,
@@ -102,6 +107,8 @@ impl ServeConfig {
                 max_cpus: cores,
                 max_pids: 8192,
                 default_image: DEFAULT_IMAGE_TAG.into(),
+                default_disk_mb: Some(DEFAULT_DISK_MB),
+                max_disk_mb: MAX_DISK_MB,
             },
             idle_timeout: Duration::from_secs(30 * 60),
             stop_grace: Duration::from_secs(3),
@@ -247,10 +254,19 @@ pub async fn start(mut cfg: ServeConfig) -> Result<Running> {
         instance: cfg.instance.clone(),
         host_guard: cfg.host_guard,
         data_dir: Some(cfg.data_dir.clone()),
+        workspaces_dir: cfg.workspaces_dir.clone(),
         installation: Some(installation),
     })
     .await
     .context("connecting to the Docker engine (is it running? is DOCKER_HOST right?)")?;
+    let workspaces = crate::workspaces::dir(&cfg.data_dir, cfg.workspaces_dir.as_deref());
+    crate::workspaces::prepare(
+        &docker,
+        &cfg.data_dir,
+        &workspaces,
+        cfg.limits.max_disk_mb > 0,
+    )
+    .await?;
     if !docker.image_exists(&cfg.image).await? {
         if cfg.build_image && cfg.image == DEFAULT_IMAGE_TAG {
             eprintln!(

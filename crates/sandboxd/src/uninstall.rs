@@ -57,7 +57,10 @@ pub async fn run(u: &Uninstall) -> Result<Removed> {
         .with_context(|| format!("stop the sandboxd using {} first", dir.display()))?;
     let installation = recorded_installation(&dir)?;
     let containers = remove_from_engine(&u.instance, Whose::DataDir(installation)).await?;
-    let data_dir = u.purge_data && purge(&dir)?;
+    // The containers are gone: nothing holds the workspaces' mounts any more.
+    let workspaces = crate::workspaces::recorded(&dir);
+    crate::workspaces::unmount_all(&dir)?;
+    let data_dir = u.purge_data && purge(&dir, &workspaces)?;
     Ok(Removed {
         containers,
         data_dir,
@@ -67,7 +70,10 @@ pub async fn run(u: &Uninstall) -> Result<Removed> {
 /// Delete what sandboxd keeps in `dir` — workspaces and binaries first, the state (database and
 /// lock) and the generated admin token last — then `dir` itself if nothing else is in it. Returns whether `dir` is gone.
 /// `remove_dir_all` never follows symlinks, so nothing outside `dir` is touched.
-fn purge(dir: &Path) -> Result<bool> {
+fn purge(dir: &Path, workspaces: &Path) -> Result<bool> {
+    if !workspaces.starts_with(dir) {
+        purge_workspaces(workspaces)?;
+    }
     for sub in ["workspaces", "bin", "state"] {
         let path = dir.join(sub);
         match std::fs::remove_dir_all(&path) {
@@ -113,6 +119,36 @@ fn recorded_installation(dir: &Path) -> Result<Option<Installation>> {
     }
 }
 
+/// Empty a workspaces dir outside the data dir (`--workspaces-dir`; unmounted already): every
+/// workspace and image in it, then the dir itself unless it cannot go (a mount point). Only a
+/// dir sandboxd marked as its own (see [`crate::workspaces::OWN_MARKER`]) is touched.
+fn purge_workspaces(root: &Path) -> Result<()> {
+    if !root.join(crate::workspaces::OWN_MARKER).is_file() {
+        eprintln!(
+            "sandboxd: {} is not marked as sandboxd's workspaces dir; left as it is",
+            root.display()
+        );
+        return Ok(());
+    }
+    let entries = match std::fs::read_dir(root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", root.display())),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        let removed = if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.with_context(|| format!("deleting {}", path.display()))?;
+    }
+    let _ = std::fs::remove_dir(root);
+    Ok(())
+}
+
 /// Remove every container of `instance` (running or not), one at a time and each stopped before
 /// it is removed, then its network and host-guard rules. Returns the removed containers' names.
 /// Callers make sure nothing creates containers of `instance` meanwhile (no sandboxd serves it).
@@ -130,6 +166,7 @@ pub async fn remove_from_engine(instance: &str, whose: Whose) -> Result<Vec<Stri
         instance: instance.to_string(),
         host_guard: true,
         data_dir: None,
+        workspaces_dir: None,
         installation,
     })
     .await

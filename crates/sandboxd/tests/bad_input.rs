@@ -10,8 +10,19 @@ async fn assert_nothing_left(s: &TestServer, rows: usize) {
         .unwrap();
     assert_eq!(v["sandboxes"].as_array().unwrap().len(), rows, "rows: {v}");
     assert_eq!(s.containers().await.unwrap().len(), rows, "containers");
-    let dirs = std::fs::read_dir(s.workspaces()).unwrap().count();
+    let entries: Vec<_> = std::fs::read_dir(s.workspaces())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    let dirs = entries.iter().filter(|p| p.is_dir()).count();
     assert_eq!(dirs, rows, "workspace directories");
+    // Size-limited workspaces (the default): one image each, none left by a refused create.
+    let images = entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "img"))
+        .count();
+    assert_eq!(images, rows, "workspace images");
 }
 
 #[tokio::test]

@@ -45,7 +45,9 @@ async fn full_lifecycle_keeps_the_workspace_until_purge() {
         .unwrap();
     assert_eq!(st, 204);
     assert!(s.containers().await.unwrap().is_empty());
-    assert!(s.workspaces().join(&id).join("workspace/note.txt").exists());
+    // Kept as its image (size-limited, the default), unmounted while nobody uses it.
+    assert!(s.workspaces().join(format!("{id}.img")).is_file());
+    assert!(!s.workspaces().join(&id).join("workspace/note.txt").exists());
     let (st, v) = s
         .call("GET", &format!("/v1/sandboxes/{id}"), None)
         .await
@@ -71,6 +73,7 @@ async fn full_lifecycle_keeps_the_workspace_until_purge() {
     assert_eq!(st, 204);
     assert!(s.containers().await.unwrap().is_empty());
     assert!(!s.workspaces().join(&id).exists());
+    assert!(!s.workspaces().join(format!("{id}.img")).exists());
     let (st, _) = s
         .call("GET", &format!("/sandbox/{id}"), None)
         .await

@@ -90,7 +90,27 @@ async fn uninstall_removes_one_installation_and_nothing_else() {
     assert!(!out.status.success(), "--purge-data needs --yes");
     assert!(data.path().join("workspaces").exists());
 
+    // The sandboxes' size-limited workspaces are mounted until uninstall releases them.
+    let mounts_under = |p: &std::path::Path| {
+        let p = std::fs::canonicalize(p).unwrap_or(p.to_path_buf());
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| {
+                l.split(' ')
+                    .nth(4)
+                    .is_some_and(|m| std::path::Path::new(m).starts_with(&p))
+            })
+            .count()
+    };
+    let data_path = std::fs::canonicalize(data.path()).unwrap();
+    assert_eq!(mounts_under(&data_path), 2);
     let out = uninstall(&instance, data.path(), &["--purge-data", "--yes"]);
+    assert_eq!(
+        mounts_under(&data_path),
+        0,
+        "uninstall left workspace mounts"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

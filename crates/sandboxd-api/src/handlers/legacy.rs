@@ -71,7 +71,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<LegacySandboxDetail>, ApiError> {
     let d = st.engine.describe(&parse_id(&id)?).await?;
-    let sandbox = view::sandbox(&d.sandbox, &st.previews);
+    let sandbox = view::described(&d, &st.previews);
     Ok(Json(LegacySandboxDetail {
         row: sandbox.clone(),
         sandbox,

@@ -86,7 +86,7 @@ pub async fn get_one(
 ) -> Result<Json<SandboxDetail>, ApiError> {
     let d = st.engine.describe(&parse_id(&id)?).await?;
     Ok(Json(SandboxDetail {
-        sandbox: view::sandbox(&d.sandbox, &st.previews),
+        sandbox: view::described(&d, &st.previews),
         live: view::live(d.live),
     }))
 }

@@ -18,6 +18,10 @@ pub struct SandboxView {
     /// Preview URL of each port, keyed by the port number.
     pub preview_urls: BTreeMap<String, String>,
     pub resources: Resources,
+    /// The workspace's size limit and usage; null: an unlimited plain directory (sandboxes
+    /// created before disk quotas, or with quotas off).
+    #[schema(required = true)]
+    pub disk: Option<DiskView>,
     /// Shell command init runs at every start.
     #[schema(required = true)]
     pub start: Option<String>,
@@ -41,6 +45,18 @@ pub struct SandboxView {
     /// Why the sandbox is in `error` (or the last failure seen).
     #[schema(required = true)]
     pub last_error: Option<String>,
+}
+
+/// A size-limited workspace: writes past `limit_mb` fail with ENOSPC inside the sandbox.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Disk)]
+pub struct DiskView {
+    /// Size of the workspace in MiB.
+    pub limit_mb: u64,
+    /// MiB in use (files and the filesystem's own metadata); null in lists and while the
+    /// workspace is not mounted.
+    #[schema(required = true)]
+    pub used_mb: Option<u64>,
 }
 
 /// `GET /v1/sandboxes/{id}`: the sandbox and its live container state.

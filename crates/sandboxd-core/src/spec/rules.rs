@@ -148,6 +148,33 @@ pub(super) fn resolve_resources(
     Ok(r)
 }
 
+/// Smallest workspace a sandbox may ask for (MiB): an ext4 filesystem with room for a home.
+pub const MIN_DISK_MB: u64 = 64;
+
+/// The workspace size: the request's when given (refused when quotas are off), else the
+/// configured default.
+pub(super) fn resolve_disk(
+    req: Option<u64>,
+    limits: &Limits,
+) -> Result<Option<u64>, ValidationError> {
+    let Some(mb) = req else {
+        return Ok(limits.default_disk_mb);
+    };
+    if limits.max_disk_mb == 0 {
+        return Err(ValidationError::new(
+            "disk_mb",
+            "disk quotas are off on this host (sandboxd serve --disk-quota off)",
+        ));
+    }
+    if !(MIN_DISK_MB..=limits.max_disk_mb).contains(&mb) {
+        return Err(ValidationError::new(
+            "disk_mb",
+            format!("must be between {MIN_DISK_MB} and {}", limits.max_disk_mb),
+        ));
+    }
+    Ok(Some(mb))
+}
+
 pub(super) fn validate_metadata(m: &BTreeMap<String, String>) -> Result<(), ValidationError> {
     if m.len() > MAX_METADATA {
         return Err(ValidationError::new("metadata", "at most 32 entries"));

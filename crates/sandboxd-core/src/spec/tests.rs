@@ -13,6 +13,8 @@ fn limits() -> Limits {
         max_cpus: 2.0,
         max_pids: 4096,
         default_image: "sandboxd/default:latest".into(),
+        default_disk_mb: Some(1024),
+        max_disk_mb: 4096,
     }
 }
 
@@ -79,4 +81,35 @@ fn commands_are_checked() {
     assert!(validate_command(&["".into()], "cmd").is_err());
     assert!(validate_command(&["a\0".into()], "cmd").is_err());
     assert!(validate_command(&["true".into()], "cmd").is_ok());
+}
+
+#[test]
+fn disk_defaults_and_bounds() {
+    assert_eq!(parse("{}").unwrap().disk_mb, Some(1024));
+    assert_eq!(parse(r#"{"disk_mb":64}"#).unwrap().disk_mb, Some(64));
+    assert_eq!(parse(r#"{"disk_mb":4096}"#).unwrap().disk_mb, Some(4096));
+    for bad in [
+        r#"{"disk_mb":0}"#,
+        r#"{"disk_mb":63}"#,
+        r#"{"disk_mb":4097}"#,
+    ] {
+        let e = parse(bad).unwrap_err();
+        assert!(e.contains("disk_mb"), "{bad}: {e}");
+    }
+    assert!(parse(r#"{"disk_mb":"64"}"#).is_err());
+    assert!(parse(r#"{"disk_mb":-1}"#).is_err());
+}
+
+#[test]
+fn disk_refused_when_quotas_are_off() {
+    let off = Limits {
+        default_disk_mb: None,
+        max_disk_mb: 0,
+        ..limits()
+    };
+    let req: CreateRequest = serde_json::from_str(r#"{"disk_mb":64}"#).unwrap();
+    let e = req.validate(&off).unwrap_err().to_string();
+    assert!(e.contains("quotas are off"), "{e}");
+    let req: CreateRequest = serde_json::from_str("{}").unwrap();
+    assert_eq!(req.validate(&off).unwrap().disk_mb, None);
 }

@@ -29,6 +29,7 @@ impl Engine {
             ports: spec.ports,
             env: spec.env,
             resources: spec.resources,
+            disk_mb: spec.disk_mb,
             start: spec.start,
             idle_policy: spec.idle_policy,
             idle_timeout_s: spec.idle_timeout_s,
@@ -116,7 +117,7 @@ impl Engine {
         let name = self.container_name(&sb.id);
         // A container left by a crash under this name would block the create.
         rt.remove(&name).await?;
-        *fresh_workspace = rt.ensure_workspace(&sb.id).await? == WorkspaceState::Fresh;
+        *fresh_workspace = rt.ensure_workspace(&sb.id, sb.disk_mb).await? == WorkspaceState::Fresh;
         rt.create(&self.new_container_spec(sb).await?).await?;
         if *fresh_workspace {
             rt.seed_workspace(&sb.id, Seed::Skeleton { container: &name })

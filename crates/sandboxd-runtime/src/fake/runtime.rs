@@ -47,7 +47,11 @@ impl Runtime for FakeRuntime {
         Ok(self.world().images.contains(image))
     }
 
-    async fn ensure_workspace(&self, sandbox: &SandboxId) -> Result<WorkspaceState, RuntimeError> {
+    async fn ensure_workspace(
+        &self,
+        sandbox: &SandboxId,
+        _disk_mb: Option<u64>,
+    ) -> Result<WorkspaceState, RuntimeError> {
         self.enter(Op::EnsureWorkspace, sandbox.as_str()).await?;
         let mut w = self.world();
         if w.workspaces.contains_key(sandbox) {

@@ -14,6 +14,21 @@ pub(super) struct ServeArgs {
     /// Where the database and the workspaces live.
     #[arg(long, env = "SANDBOXD_DATA_DIR", default_value = "/var/lib/sandboxd")]
     data_dir: PathBuf,
+    /// Where the workspaces live (default: <data-dir>/workspaces; created 0700). Put it on its
+    /// own filesystem to keep sandboxes' files away from the database.
+    #[arg(long, env = "SANDBOXD_WORKSPACES_DIR")]
+    workspaces_dir: Option<PathBuf>,
+    /// Per-sandbox workspace size limits (loop-mounted ext4 images; needs root and loop
+    /// devices). `off`: every workspace is an unlimited plain directory.
+    #[arg(long, env = "SANDBOXD_DISK_QUOTA", default_value = "on", value_parser = ["on", "off"])]
+    disk_quota: String,
+    /// Workspace size of a sandbox created without `disk_mb` (MiB); 0: an unlimited plain
+    /// directory unless the request asks for a size.
+    #[arg(long, default_value_t = crate::workspaces::DEFAULT_DISK_MB)]
+    default_disk_mb: u64,
+    /// Largest `disk_mb` a sandbox may ask for (MiB).
+    #[arg(long, default_value_t = crate::workspaces::MAX_DISK_MB)]
+    max_disk_mb: u64,
     /// API listener. Beyond loopback it requires a token (see --api-token).
     #[arg(long, env = "SANDBOXD_API_ADDR", default_value = "127.0.0.1:9090")]
     api_addr: SocketAddr,
@@ -138,6 +153,23 @@ fn parse_template(s: &str) -> Result<(String, String), String> {
 pub(super) async fn run_serve(a: ServeArgs) -> Result<i32> {
     let mut cfg = ServeConfig::defaults();
     cfg.data_dir = a.data_dir;
+    cfg.workspaces_dir = a.workspaces_dir;
+    if a.disk_quota == "off" {
+        cfg.limits.default_disk_mb = None;
+        cfg.limits.max_disk_mb = 0;
+    } else {
+        if a.default_disk_mb != 0 && a.default_disk_mb < sandboxd_core::spec::MIN_DISK_MB {
+            anyhow::bail!(
+                "--default-disk-mb must be 0 (unlimited) or at least {}",
+                sandboxd_core::spec::MIN_DISK_MB
+            );
+        }
+        cfg.limits.default_disk_mb = (a.default_disk_mb > 0).then_some(a.default_disk_mb);
+        cfg.limits.max_disk_mb = a
+            .max_disk_mb
+            .max(a.default_disk_mb)
+            .max(sandboxd_core::spec::MIN_DISK_MB);
+    }
     cfg.api_addr = a.api_addr;
     cfg.api_token = a.api_token;
     cfg.require_token = a.require_token;
