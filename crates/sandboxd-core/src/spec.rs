@@ -3,7 +3,7 @@
 //! reasons outside the caller's input (engine, host capacity).
 
 use crate::model::{IdlePolicy, Resources};
-use crate::Egress;
+use crate::{Egress, Preview};
 use crate::{SandboxId, ValidationError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -49,6 +49,9 @@ pub struct CreateRequest {
     /// and multicast ranges and the host stay closed whatever this says.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::EgressSchema>))]
     pub egress: Option<Egress>,
+    /// `public`: anyone with the URL; `private`: only with a preview token
+    /// (`POST /v1/sandboxes/{id}/preview-tokens`). Default: the configured one.
+    pub preview: Option<Preview>,
     pub metadata: Option<BTreeMap<String, String>>,
     /// Reference-compatible shorthand, stored in `metadata`.
     pub external_user_id: Option<String>,
@@ -77,6 +80,8 @@ pub struct Limits {
     pub max_cpus: f64,
     pub max_pids: u64,
     pub default_image: String,
+    /// The preview mode of sandboxes created without one.
+    pub default_preview: Preview,
 }
 
 /// A validated creation request: every field has its final value.
@@ -93,6 +98,7 @@ pub struct SandboxSpec {
     pub idle_policy: IdlePolicy,
     pub idle_timeout_s: Option<u64>,
     pub egress: Egress,
+    pub preview: Preview,
     pub metadata: BTreeMap<String, String>,
     /// The creating tenant; never taken from the request body (the API sets it from the key).
     pub owner: Option<String>,
@@ -144,6 +150,7 @@ impl CreateRequest {
             idle_policy: self.idle_policy.unwrap_or_default(),
             idle_timeout_s: self.idle_timeout_s,
             egress: self.egress.unwrap_or_default().validate()?,
+            preview: self.preview.unwrap_or(limits.default_preview),
             metadata,
             owner: None,
             e2b: None,

@@ -3,11 +3,11 @@
 
 use crate::StoreError;
 use rusqlite::{params, Connection, Row};
-use sandboxd_core::{Egress, IdlePolicy, Sandbox, SandboxId, Status};
+use sandboxd_core::{Egress, IdlePolicy, Preview, Sandbox, SandboxId, Status};
 
 pub(crate) const COLUMNS: &str =
     "id, status, image, ports, env, resources, start_cmd, idle_policy, \
-     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress, owner, e2b";
+     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress, owner, e2b, preview";
 
 pub(crate) struct RawRow {
     id: String,
@@ -27,6 +27,7 @@ pub(crate) struct RawRow {
     egress: String,
     owner: Option<String>,
     e2b: Option<String>,
+    preview: String,
 }
 
 impl RawRow {
@@ -49,6 +50,7 @@ impl RawRow {
             egress: r.get(14)?,
             owner: r.get(15)?,
             e2b: r.get(16)?,
+            preview: r.get(17)?,
         })
     }
 
@@ -75,6 +77,7 @@ impl RawRow {
             egress: s.egress.to_text(),
             owner: s.owner.clone(),
             e2b: s.e2b.as_ref().map(|l| json(serde_json::json!(l))),
+            preview: s.preview.as_str().to_string(),
         }
     }
 
@@ -89,6 +92,8 @@ impl RawRow {
             .ok_or_else(|| bad(format!("idle_policy {:?}", self.idle_policy)))?;
         let egress =
             Egress::parse(&self.egress).ok_or_else(|| bad(format!("egress {:?}", self.egress)))?;
+        let preview = Preview::parse(&self.preview)
+            .ok_or_else(|| bad(format!("preview {:?}", self.preview)))?;
         Ok(Sandbox {
             id: SandboxId::from_trusted(self.id.clone()),
             status,
@@ -101,6 +106,7 @@ impl RawRow {
             idle_policy,
             idle_timeout_s: self.idle_timeout_s.map(|t| t.max(0) as u64),
             egress,
+            preview,
             metadata: serde_json::from_str(&self.metadata)
                 .map_err(|e| bad(format!("metadata: {e}")))?,
             created_at_ms: self.created_at_ms,
@@ -116,9 +122,10 @@ impl RawRow {
         })
     }
 
-    /// Insert the row, or update every record column of an existing one. The agent token
-    /// column is not part of the record: an update keeps it, except that a tombstone drops it
-    /// (a deleted sandbox has no agent, and a tombstone is kept forever).
+    /// Insert the row, or update every record column of an existing one. The agent token and
+    /// preview key columns are not part of the record: an update keeps them, except that a
+    /// tombstone drops them (a deleted sandbox has no agent and no previews, and a tombstone is
+    /// kept forever).
     pub(crate) fn upsert(&self, c: &Connection) -> rusqlite::Result<usize> {
         let updates: Vec<String> = COLUMNS
             .split(',')
@@ -129,9 +136,11 @@ impl RawRow {
         c.execute(
             &format!(
                 "INSERT INTO sandboxes ({COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18, ?19) \
                  ON CONFLICT(id) DO UPDATE SET {}, agent_token = CASE \
-                 WHEN excluded.status = ?16 THEN NULL ELSE sandboxes.agent_token END",
+                 WHEN excluded.status = ?16 THEN NULL ELSE sandboxes.agent_token END, \
+                 preview_key = CASE \
+                 WHEN excluded.status = ?16 THEN NULL ELSE sandboxes.preview_key END",
                 updates.join(", ")
             ),
             params![
@@ -153,6 +162,7 @@ impl RawRow {
                 Status::Deleted.as_str(),
                 self.owner,
                 self.e2b,
+                self.preview,
             ],
         )
     }

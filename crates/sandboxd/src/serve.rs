@@ -102,6 +102,7 @@ impl ServeConfig {
                 max_cpus: cores,
                 max_pids: 8192,
                 default_image: DEFAULT_IMAGE_TAG.into(),
+                default_preview: sandboxd_core::Preview::Public,
             },
             idle_timeout: Duration::from_secs(30 * 60),
             stop_grace: Duration::from_secs(3),

@@ -13,6 +13,7 @@ fn limits() -> Limits {
         max_cpus: 2.0,
         max_pids: 4096,
         default_image: "sandboxd/default:latest".into(),
+        default_preview: crate::Preview::Public,
     }
 }
 
@@ -79,4 +80,18 @@ fn commands_are_checked() {
     assert!(validate_command(&["".into()], "cmd").is_err());
     assert!(validate_command(&["a\0".into()], "cmd").is_err());
     assert!(validate_command(&["true".into()], "cmd").is_ok());
+}
+
+#[test]
+fn preview_mode_defaults_to_the_configured_one() {
+    assert_eq!(parse("{}").unwrap().preview, crate::Preview::Public);
+    let private = parse(r#"{"preview":"private"}"#).unwrap();
+    assert_eq!(private.preview, crate::Preview::Private);
+    assert!(parse(r#"{"preview":"secret"}"#).is_err());
+    let mut l = limits();
+    l.default_preview = crate::Preview::Private;
+    let req: CreateRequest = serde_json::from_str("{}").unwrap();
+    assert_eq!(req.validate(&l).unwrap().preview, crate::Preview::Private);
+    let req: CreateRequest = serde_json::from_str(r#"{"preview":"public"}"#).unwrap();
+    assert_eq!(req.validate(&l).unwrap().preview, crate::Preview::Public);
 }
