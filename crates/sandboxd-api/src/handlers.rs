@@ -8,6 +8,7 @@ pub mod e2b;
 pub mod files;
 pub mod health;
 pub mod legacy;
+pub mod previews;
 pub mod processes;
 pub mod sandboxes;
 pub mod tasks;

@@ -5,7 +5,7 @@
 pub mod errors;
 
 use crate::handlers::{
-    access, activity, e2b, files, health, legacy, processes, sandboxes, tasks, terminal,
+    access, activity, e2b, files, health, legacy, previews, processes, sandboxes, tasks, terminal,
 };
 use crate::wire;
 use std::sync::OnceLock;
@@ -38,6 +38,7 @@ use utoipa::{Modify, OpenApi};
         sandboxes::create, sandboxes::list, sandboxes::get_one, sandboxes::delete,
         sandboxes::start, sandboxes::stop,
         activity::exec, activity::keepalive, activity::logs, activity::activity,
+        previews::mint, previews::revoke,
         terminal::terminal,
         processes::start, processes::list, processes::stream::output, processes::stdin,
         processes::signal,

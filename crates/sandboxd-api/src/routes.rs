@@ -5,7 +5,7 @@
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
 use crate::handlers::{
-    access, activity, e2b, files, health, legacy, processes, sandboxes, tasks, terminal,
+    access, activity, e2b, files, health, legacy, previews, processes, sandboxes, tasks, terminal,
 };
 use crate::{audit, auth, guard, scope, trace, ApiState};
 use axum::extract::DefaultBodyLimit;
@@ -102,6 +102,16 @@ fn routes() -> Routes {
             "GET",
             "/v1/sandboxes/{id}/activity",
             get(activity::activity),
+        )
+        .add(
+            "POST",
+            "/v1/sandboxes/{id}/preview-tokens",
+            post(previews::mint),
+        )
+        .add(
+            "DELETE",
+            "/v1/sandboxes/{id}/preview-tokens",
+            delete(previews::revoke),
         )
         // Keys and audit (admin only, see scope.rs).
         .add("POST", "/v1/keys", post(access::create_key))

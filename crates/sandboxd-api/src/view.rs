@@ -60,6 +60,7 @@ pub fn sandbox(sb: &Sandbox, urls: &PreviewUrls) -> SandboxView {
         idle_policy: sb.idle_policy,
         idle_timeout_s: sb.idle_timeout_s,
         egress: sb.egress.clone(),
+        preview: sb.preview,
         metadata: sb.metadata.clone(),
         created_at: rfc3339_ms(sb.created_at_ms),
         updated_at: rfc3339_ms(sb.updated_at_ms),

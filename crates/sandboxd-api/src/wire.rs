@@ -8,6 +8,7 @@ mod access;
 mod e2b;
 mod files;
 mod output;
+mod preview;
 mod process;
 mod request;
 mod response;
@@ -26,6 +27,7 @@ pub use files::{
     MoveBody, PathParams, WatchParams,
 };
 pub use output::{OutputBytes, OutputEncoding};
+pub use preview::{PreviewToken, PreviewTokenRequest};
 pub use process::{
     ExitEvent, OutputChunk, OutputParams, ProcessBody, ProcessList, ProcessView, SignalBody,
     SignalName, StdinBody,

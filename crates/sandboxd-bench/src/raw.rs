@@ -157,6 +157,7 @@ impl Raw {
             idle_timeout_s: None,
             egress: sandboxd_core::Egress::Open,
             metadata: BTreeMap::new(),
+            preview: sandboxd_core::Preview::Public,
             created_at_ms: 0,
             updated_at_ms: 0,
             last_active_at_ms: 0,

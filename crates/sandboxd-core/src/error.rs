@@ -10,6 +10,11 @@ use serde::Serialize;
 pub enum ErrorCode {
     InvalidRequest,
     Unauthorized,
+    /// A private preview asked for without a preview token (query, header or cookie).
+    PreviewTokenRequired,
+    /// A private preview asked for with a token that is malformed, for another sandbox or
+    /// port, expired, or signed with a key that was rotated since.
+    PreviewTokenInvalid,
     /// Refused whatever the credentials: a cross-site (browser) request or a foreign `Host`.
     Forbidden,
     NotFound,
@@ -42,6 +47,8 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest => 400,
             ErrorCode::Unauthorized => 401,
+            ErrorCode::PreviewTokenRequired => 401,
+            ErrorCode::PreviewTokenInvalid => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
@@ -76,6 +83,8 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::PreviewTokenRequired => "preview_token_required",
+            ErrorCode::PreviewTokenInvalid => "preview_token_invalid",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
@@ -124,6 +133,11 @@ mod tests {
         assert!(!ErrorCode::InvalidRequest.retryable());
         let json = serde_json::to_string(&ErrorCode::RuntimeUnavailable).unwrap();
         assert_eq!(json, "\"runtime_unavailable\"");
+        assert_eq!(ErrorCode::PreviewTokenInvalid.http_status(), 401);
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::PreviewTokenRequired).unwrap(),
+            "\"preview_token_required\""
+        );
         assert_eq!(
             ErrorCode::RuntimeUnavailable.as_str(),
             "runtime_unavailable"

@@ -8,6 +8,7 @@ pub mod error;
 pub mod host;
 pub mod id;
 pub mod model;
+pub mod preview;
 pub mod request_id;
 pub mod spec;
 pub mod status;
@@ -22,5 +23,6 @@ pub use host::{
 };
 pub use id::SandboxId;
 pub use model::{E2bLifetime, IdlePolicy, OnEnd, Resources, Sandbox};
+pub use preview::{Preview, PreviewKey, PREVIEW_KEY_BYTES};
 pub use spec::{CreateRequest, Limits, SandboxSpec};
 pub use status::Status;

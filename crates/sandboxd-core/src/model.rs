@@ -65,6 +65,8 @@ pub struct Sandbox {
     pub idle_policy: IdlePolicy,
     pub idle_timeout_s: Option<u64>,
     pub egress: Egress,
+    /// Who may see its previews (the signing key is not part of the record).
+    pub preview: crate::Preview,
     pub metadata: BTreeMap<String, String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,

@@ -3,7 +3,7 @@
 //! reasons outside the caller's input (engine, host capacity).
 
 use crate::model::{IdlePolicy, Resources};
-use crate::Egress;
+use crate::{Egress, Preview};
 use crate::{SandboxId, ValidationError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -54,6 +54,9 @@ pub struct CreateRequest {
     /// and multicast ranges and the host stay closed whatever this says.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::EgressSchema>))]
     pub egress: Option<Egress>,
+    /// `public`: anyone with the URL; `private`: only with a preview token
+    /// (`POST /v1/sandboxes/{id}/preview-tokens`). Default: the configured one.
+    pub preview: Option<Preview>,
     pub metadata: Option<BTreeMap<String, String>>,
     /// Reference-compatible shorthand, stored in `metadata`.
     pub external_user_id: Option<String>,
@@ -87,6 +90,8 @@ pub struct Limits {
     pub default_disk_mb: Option<u64>,
     /// Largest `disk_mb` a request may ask for; 0: disk quotas are off on this host.
     pub max_disk_mb: u64,
+    /// The preview mode of sandboxes created without one.
+    pub default_preview: Preview,
 }
 
 /// A validated creation request: every field has its final value.
@@ -105,6 +110,7 @@ pub struct SandboxSpec {
     pub idle_policy: IdlePolicy,
     pub idle_timeout_s: Option<u64>,
     pub egress: Egress,
+    pub preview: Preview,
     pub metadata: BTreeMap<String, String>,
     /// The creating tenant; never taken from the request body (the API sets it from the key).
     pub owner: Option<String>,
@@ -158,6 +164,7 @@ impl CreateRequest {
             idle_policy: self.idle_policy.unwrap_or_default(),
             idle_timeout_s: self.idle_timeout_s,
             egress: self.egress.unwrap_or_default().validate()?,
+            preview: self.preview.unwrap_or(limits.default_preview),
             metadata,
             owner: None,
             e2b: None,

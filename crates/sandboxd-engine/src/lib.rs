@@ -22,6 +22,7 @@ mod locks;
 pub mod memory;
 mod netcheck;
 mod observe;
+mod previews;
 mod reaper;
 pub mod reconcile;
 mod sessions;
@@ -43,6 +44,7 @@ pub use error::EngineError;
 pub use exec::{ExecCommand, ExecResult, MAX_CONCURRENT_EXECS};
 pub use lifecycle::LeaseRequest;
 pub use lifetime::EndChange;
+pub use previews::{new_preview_key, MintedToken, PreviewGate};
 /// The port every sandbox's agent listens on (the preview proxy gates it).
 pub use sandboxd_runtime::AGENT_PORT;
 pub use sandboxd_store::{AuditEntry, AuditQuery, AuditRecord, KeyRecord};
@@ -83,6 +85,8 @@ struct Inner {
     /// Detached work (lifecycle actions that outlive their request, wakes, event reconciles):
     /// shutdown closes it and waits for it.
     tasks: tokio_util::task::TaskTracker,
+    /// Preview mode and key of live sandboxes, for the proxy (see `previews`).
+    previews: previews::PreviewGates,
     /// Port waits in progress during wakes, one per (sandbox, port, container start).
     port_waits: wake::PortWaits,
     /// Recent failed wakes per sandbox (the wake rate limit).
@@ -153,6 +157,7 @@ impl Engine {
                 agent_warned: Default::default(),
                 metrics: Arc::new(sandboxd_metrics::Metrics::new()),
                 tasks: tokio_util::task::TaskTracker::new(),
+                previews: Default::default(),
                 port_waits: Default::default(),
                 wake_throttle: Default::default(),
                 task_updates: tokio::sync::watch::Sender::new(0),

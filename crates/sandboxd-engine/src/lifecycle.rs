@@ -66,6 +66,7 @@ impl Engine {
             self.set_status(&mut sb, Status::Deleted).await?;
         }
         self.inner.activity.forget(id);
+        self.forget_preview(id);
         self.inner.runtime.remove(&self.container_name(id)).await?;
         if purge {
             self.inner.runtime.remove_workspace(id).await?;

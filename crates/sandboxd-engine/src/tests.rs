@@ -6,5 +6,6 @@ mod admission;
 mod create;
 mod harness;
 mod lifetime;
+mod previews;
 mod races;
 mod reconcile;

@@ -6,7 +6,7 @@
 
 use crate::body::ProxyBody;
 use crate::target::{self, Dialect, Routed};
-use crate::{agent_gate, e2b, forward, headers, pages, upgrade, Proxy};
+use crate::{agent_gate, e2b, forward, headers, pages, preview_gate, upgrade, Proxy};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use sandboxd_core::ErrorCode;
@@ -38,6 +38,11 @@ async fn route(
     };
     if let Some(refusal) = agent_gate::check(&proxy.engine, &routed, req.headers(), html).await {
         return refusal;
+    }
+    // Before the route is read or a wake asked for: anonymous traffic never wakes a private
+    // sandbox.
+    if let Some(answer) = preview_gate::check(&proxy, &routed, &mut req, html).await {
+        return answer;
     }
     let target = &routed.target;
     let polling = req.headers().contains_key("x-sandboxd-wake-poll");

@@ -2,7 +2,8 @@
 //! `<port>-<id>.<preview-domain>`, or E2B's routing headers, see [`target`]) goes to that port
 //! of that sandbox; nothing else is served here (the API never listens on this port). Bodies
 //! stream both ways, upgrades (WebSocket) are tunnelled, the agent port answers only requests that
-//! carry the sandbox's token ([`agent_gate`]), and a stopped sandbox is woken and the
+//! carry the sandbox's token ([`agent_gate`]), private sandboxes answer only requests with a
+//! preview token ([`preview_gate`]), and a stopped sandbox is woken and the
 //! original request forwarded once its port accepts connections.
 
 mod agent_gate;
@@ -13,6 +14,7 @@ mod handle;
 mod headers;
 pub mod limits;
 mod pages;
+mod preview_gate;
 mod server;
 mod target;
 pub mod tls;

@@ -17,6 +17,7 @@ pub fn error(
 ) -> Response<ProxyBody> {
     let mut resp = if html {
         let title = match status.as_u16() {
+            401 => "This preview is private",
             404 => "No such sandbox",
             410 => "This sandbox was deleted",
             502 => "The app is not answering",

@@ -7,6 +7,7 @@
 mod audit;
 mod keys;
 mod migrate;
+mod preview;
 mod row;
 mod tasks;
 

@@ -94,6 +94,11 @@ const MIGRATIONS: &[&str] = &[
     // 7: the workspace size in MiB (issue 10); NULL: an unlimited plain directory, as every
     // sandbox from before it has.
     "ALTER TABLE sandboxes ADD COLUMN disk_mb INTEGER;",
+    // 8: private previews (issue 10): the preview mode (rows from before it are `public`, as
+    // they behaved) and the key preview tokens are signed with. Like `agent_token`, the key is
+    // not part of the sandbox record: only `set_preview_key`/`preview_key` touch it.
+    "ALTER TABLE sandboxes ADD COLUMN preview TEXT NOT NULL DEFAULT 'public';
+    ALTER TABLE sandboxes ADD COLUMN preview_key TEXT;",
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -3,11 +3,11 @@
 
 use crate::StoreError;
 use rusqlite::{params, Connection, Row};
-use sandboxd_core::{Egress, IdlePolicy, Sandbox, SandboxId, Status};
+use sandboxd_core::{Egress, IdlePolicy, Preview, Sandbox, SandboxId, Status};
 
 pub(crate) const COLUMNS: &str =
     "id, status, image, ports, env, resources, start_cmd, idle_policy, \
-     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress, owner, e2b, disk_mb";
+     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress, owner, e2b, disk_mb, preview";
 
 pub(crate) struct RawRow {
     id: String,
@@ -28,6 +28,7 @@ pub(crate) struct RawRow {
     owner: Option<String>,
     e2b: Option<String>,
     disk_mb: Option<i64>,
+    preview: String,
 }
 
 impl RawRow {
@@ -51,6 +52,7 @@ impl RawRow {
             owner: r.get(15)?,
             e2b: r.get(16)?,
             disk_mb: r.get(17)?,
+            preview: r.get(18)?,
         })
     }
 
@@ -78,6 +80,7 @@ impl RawRow {
             owner: s.owner.clone(),
             e2b: s.e2b.as_ref().map(|l| json(serde_json::json!(l))),
             disk_mb: s.disk_mb.map(|mb| mb as i64),
+            preview: s.preview.as_str().to_string(),
         }
     }
 
@@ -92,6 +95,8 @@ impl RawRow {
             .ok_or_else(|| bad(format!("idle_policy {:?}", self.idle_policy)))?;
         let egress =
             Egress::parse(&self.egress).ok_or_else(|| bad(format!("egress {:?}", self.egress)))?;
+        let preview = Preview::parse(&self.preview)
+            .ok_or_else(|| bad(format!("preview {:?}", self.preview)))?;
         Ok(Sandbox {
             id: SandboxId::from_trusted(self.id.clone()),
             status,
@@ -105,6 +110,7 @@ impl RawRow {
             idle_policy,
             idle_timeout_s: self.idle_timeout_s.map(|t| t.max(0) as u64),
             egress,
+            preview,
             metadata: serde_json::from_str(&self.metadata)
                 .map_err(|e| bad(format!("metadata: {e}")))?,
             created_at_ms: self.created_at_ms,
@@ -120,9 +126,10 @@ impl RawRow {
         })
     }
 
-    /// Insert the row, or update every record column of an existing one. The agent token
-    /// column is not part of the record: an update keeps it, except that a tombstone drops it
-    /// (a deleted sandbox has no agent, and a tombstone is kept forever).
+    /// Insert the row, or update every record column of an existing one. The agent token and
+    /// preview key columns are not part of the record: an update keeps them, except that a
+    /// tombstone drops them (a deleted sandbox has no agent and no previews, and a tombstone is
+    /// kept forever).
     pub(crate) fn upsert(&self, c: &Connection) -> rusqlite::Result<usize> {
         let updates: Vec<String> = COLUMNS
             .split(',')
@@ -133,9 +140,11 @@ impl RawRow {
         c.execute(
             &format!(
                 "INSERT INTO sandboxes ({COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18, ?19) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18, ?19, ?20) \
                  ON CONFLICT(id) DO UPDATE SET {}, agent_token = CASE \
-                 WHEN excluded.status = ?16 THEN NULL ELSE sandboxes.agent_token END",
+                 WHEN excluded.status = ?16 THEN NULL ELSE sandboxes.agent_token END, \
+                 preview_key = CASE \
+                 WHEN excluded.status = ?16 THEN NULL ELSE sandboxes.preview_key END",
                 updates.join(", ")
             ),
             params![
@@ -158,6 +167,7 @@ impl RawRow {
                 self.owner,
                 self.e2b,
                 self.disk_mb,
+                self.preview,
             ],
         )
     }

@@ -2,7 +2,7 @@ use super::*;
 use sandboxd_core::{IdlePolicy, Resources, Status};
 use std::collections::BTreeMap;
 
-fn sample(id: &str, created: i64) -> Sandbox {
+pub(crate) fn sample(id: &str, created: i64) -> Sandbox {
     Sandbox {
         id: SandboxId::parse_new(id).unwrap(),
         status: Status::Running,
@@ -21,6 +21,7 @@ fn sample(id: &str, created: i64) -> Sandbox {
         idle_policy: IdlePolicy::AlwaysOn,
         idle_timeout_s: Some(60),
         egress: sandboxd_core::Egress::None,
+        preview: sandboxd_core::Preview::Private,
         metadata: BTreeMap::from([("external_user_id".to_string(), "u1".to_string())]),
         created_at_ms: created,
         updated_at_ms: created,

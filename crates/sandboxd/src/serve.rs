@@ -109,6 +109,7 @@ impl ServeConfig {
                 default_image: DEFAULT_IMAGE_TAG.into(),
                 default_disk_mb: Some(DEFAULT_DISK_MB),
                 max_disk_mb: MAX_DISK_MB,
+                default_preview: sandboxd_core::Preview::Public,
             },
             idle_timeout: Duration::from_secs(30 * 60),
             stop_grace: Duration::from_secs(3),

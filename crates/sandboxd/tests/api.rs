@@ -291,6 +291,10 @@ async fn every_live_answer_matches_the_document() {
         .call("GET", "/v1/sandboxes/contract/logs?tail=5", None)
         .await;
     assert!(v["lines"].is_array(), "{v}");
+    let tokens = "/v1/sandboxes/contract/preview-tokens";
+    let (st, v) = api.call("POST", tokens, Some(r#"{"port":3000}"#)).await;
+    assert_eq!((st, v["port"].as_u64()), (201, Some(3000)), "{v}");
+    assert_eq!(api.call("DELETE", tokens, None).await.0, 204);
 
     // Files, through the sandbox's agent.
     let f = "/v1/sandboxes/contract/files";
@@ -400,7 +404,7 @@ async fn every_live_answer_matches_the_document() {
 
     // Errors carry the envelope.
     let huge = format!(r#"{{"image":"{}"}}"#, "x".repeat(1 << 20));
-    let errors: [(&str, String, Option<String>, u16); 9] = [
+    let errors: [(&str, String, Option<String>, u16); 10] = [
         ("GET", "/v1/sandboxes/nope".into(), None, 404),
         ("GET", "/sandbox/nope".into(), None, 404),
         ("GET", "/v1/sandboxes/bad_id!".into(), None, 400),
@@ -423,6 +427,12 @@ async fn every_live_answer_matches_the_document() {
             "POST",
             "/v1/sandboxes/contract/keepalive".into(),
             Some(r#"{"until":1,"seconds":1}"#.into()),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/sandboxes/contract/preview-tokens".into(),
+            Some(r#"{"port":0}"#.into()),
             400,
         ),
     ];

@@ -171,3 +171,17 @@ fn security_allows_no_token_a_bearer_token_or_an_api_key_header() {
         serde_json::json!([{}, {"bearer": []}, {"api_key": []}])
     );
 }
+
+#[test]
+fn preview_tokens_and_their_error_codes_are_documented() {
+    let doc = doc();
+    let path = &doc["paths"]["/v1/sandboxes/{id}/preview-tokens"];
+    assert_eq!(path["post"]["operationId"], "createPreviewToken");
+    assert_eq!(path["delete"]["operationId"], "revokePreviewTokens");
+    let codes = doc["components"]["schemas"]["ErrorCode"]["enum"].to_string();
+    for code in ["preview_token_required", "preview_token_invalid"] {
+        assert!(codes.contains(code), "{code} missing from {codes}");
+    }
+    let sandbox = &doc["components"]["schemas"]["Sandbox"]["properties"]["preview"];
+    assert!(sandbox.is_object(), "Sandbox.preview: {sandbox}");
+}

@@ -35,6 +35,8 @@ pub struct SandboxView {
     /// `{"allow": [CIDR, …]}`.
     #[schema(value_type = sandboxd_core::EgressSchema)]
     pub egress: Egress,
+    /// `public` (anyone with the URL) or `private` (only with a preview token).
+    pub preview: sandboxd_core::Preview,
     pub metadata: BTreeMap<String, String>,
     #[schema(format = DateTime)]
     pub created_at: String,

@@ -15,6 +15,7 @@ fn limits() -> Limits {
         default_image: "sandboxd/default:latest".into(),
         default_disk_mb: Some(1024),
         max_disk_mb: 4096,
+        default_preview: crate::Preview::Public,
     }
 }
 
@@ -112,4 +113,18 @@ fn disk_refused_when_quotas_are_off() {
     assert!(e.contains("quotas are off"), "{e}");
     let req: CreateRequest = serde_json::from_str("{}").unwrap();
     assert_eq!(req.validate(&off).unwrap().disk_mb, None);
+}
+
+#[test]
+fn preview_mode_defaults_to_the_configured_one() {
+    assert_eq!(parse("{}").unwrap().preview, crate::Preview::Public);
+    let private = parse(r#"{"preview":"private"}"#).unwrap();
+    assert_eq!(private.preview, crate::Preview::Private);
+    assert!(parse(r#"{"preview":"secret"}"#).is_err());
+    let mut l = limits();
+    l.default_preview = crate::Preview::Private;
+    let req: CreateRequest = serde_json::from_str("{}").unwrap();
+    assert_eq!(req.validate(&l).unwrap().preview, crate::Preview::Private);
+    let req: CreateRequest = serde_json::from_str(r#"{"preview":"public"}"#).unwrap();
+    assert_eq!(req.validate(&l).unwrap().preview, crate::Preview::Public);
 }

@@ -34,6 +34,7 @@ impl Engine {
             idle_policy: spec.idle_policy,
             idle_timeout_s: spec.idle_timeout_s,
             egress: spec.egress,
+            preview: spec.preview,
             metadata: spec.metadata,
             created_at_ms: now,
             updated_at_ms: now,
@@ -45,7 +46,11 @@ impl Engine {
         self.replace_row(previous.as_ref().map(|p| p.status), &sb)
             .await?;
         let mut fresh_workspace = false;
-        let result = self.provision(&sb, &mut fresh_workspace).await;
+        // The key exists (stored and in memory) before anything can serve a preview.
+        let result = match self.install_preview_key(&id, sb.preview).await {
+            Ok(()) => self.provision(&sb, &mut fresh_workspace).await,
+            Err(e) => Err(e),
+        };
         let name = self.container_name(&id);
         match result {
             Ok(()) => {
@@ -61,6 +66,7 @@ impl Engine {
             }
             Err(e) => {
                 tracing::warn!(%id, error = %e, "create failed; rolling back");
+                self.forget_preview(&id);
                 if let Err(rm) = self.inner.runtime.remove(&name).await {
                     tracing::error!(%id, error = %rm, "rollback: container removal failed");
                 }

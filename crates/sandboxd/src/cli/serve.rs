@@ -126,6 +126,11 @@ pub(super) struct ServeArgs {
     /// networks (host guard and egress chain; per-sandbox egress policies are then not enforced).
     #[arg(long)]
     no_host_guard: bool,
+    /// Preview mode of sandboxes created without one: `public` (anyone with the URL) or
+    /// `private` (only with a preview token, see `POST /v1/sandboxes/{id}/preview-tokens`).
+    #[arg(long, env = "SANDBOXD_DEFAULT_PREVIEW", default_value = "public",
+        value_parser = parse_preview)]
+    default_preview: sandboxd_core::Preview,
     /// E2B API: template NAME stands for IMAGE (repeatable; `base` is the default image unless
     /// mapped here; unknown templates are refused).
     #[arg(long = "e2b-template", env = "SANDBOXD_E2B_TEMPLATES", value_delimiter = ',',
@@ -139,6 +144,10 @@ pub(super) struct ServeArgs {
     /// like any deleted sandbox's, until `POST /sandbox/{id}/purge`).
     #[arg(long)]
     e2b_purge_on_kill: bool,
+}
+
+fn parse_preview(s: &str) -> Result<sandboxd_core::Preview, String> {
+    sandboxd_core::Preview::parse(s).ok_or_else(|| format!("{s:?}: expected public or private"))
 }
 
 fn parse_template(s: &str) -> Result<(String, String), String> {
@@ -202,6 +211,7 @@ pub(super) async fn run_serve(a: ServeArgs) -> Result<i32> {
     cfg.limits.default.nofile = a.nofile;
     cfg.limits.default.tmp_mb = a.tmp_mb;
     cfg.idle_timeout = Duration::from_secs(a.idle_timeout);
+    cfg.limits.default_preview = a.default_preview;
     cfg.host_guard = !a.no_host_guard;
     cfg.e2b_templates = a.e2b_templates;
     cfg.e2b_domain = a.e2b_domain;
