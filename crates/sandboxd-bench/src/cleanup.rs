@@ -2,7 +2,7 @@
 //! child sandboxd is stopped first (so it cannot recreate anything), then every container with
 //! the bench instance's labels (sandboxd's and the raw ones; one at a time, each stopped before
 //! it is removed — see `sandboxd_runtime::docker::teardown`), both networks with the host-guard
-//! rules, and the temp dir are removed — and then it checks that each is really gone and says
+//! rules, the workspaces' loop mounts and the temp dir are removed — and then it checks that each is really gone and says
 //! what, if anything, is left.
 
 use super::raw::BENCH_LABEL;
@@ -39,6 +39,14 @@ pub async fn run(s: &mut Session) -> CleanupReport {
     let bridge = bridge_of(s, &sandboxd_net).await;
     if let Err(e) = testkit::remove_instance(&s.instance).await {
         errors.push(format!("removing instance {}: {e:#}", s.instance));
+    }
+    // Size-limited workspaces are loop mounts inside the temp dir: with the containers gone
+    // nothing holds them, and the dir cannot go while they are mounted.
+    if let Err(e) = sandboxd::workspaces::unmount_all(&s.dir.join("data")) {
+        errors.push(format!(
+            "unmounting workspaces in {}: {e:#}",
+            s.dir.display()
+        ));
     }
     // The raw baseline's containers, like sandboxd's: one at a time, each stopped first.
     let serial = tokio::sync::Mutex::new(());

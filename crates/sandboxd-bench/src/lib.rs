@@ -58,6 +58,8 @@ pub(crate) struct Env {
     dir: PathBuf,
     /// Traefik to measure beside the proxy, when given.
     traefik: Option<PathBuf>,
+    /// nginx to measure beside the proxy, when given or installed.
+    nginx: Option<PathBuf>,
     /// Cross-check the proxy figure with wrk.
     wrk: bool,
 }
@@ -122,7 +124,7 @@ pub async fn run_report(args: &BenchArgs) -> Result<Report> {
         session.dir.display()
     );
     let outcome = tokio::select! {
-        r = measure(&mut session, &plan, &image, &bin, &args.traefik) => r,
+        r = measure(&mut session, &plan, &image, &bin, args) => r,
         sig = interrupted() => Err(anyhow!("interrupted by {sig}")),
     };
     if let Err(e) = &outcome {
@@ -145,7 +147,7 @@ async fn measure(
     plan: &Plan,
     image: &str,
     bin: &std::path::Path,
-    traefik: &Option<PathBuf>,
+    args: &BenchArgs,
 ) -> Result<()> {
     let limits = raw::Limits::serve_defaults();
     let child = s.child.insert(child::Child::spawn(child::Spawn {
@@ -177,7 +179,8 @@ async fn measure(
         child_pid: child.pid,
         plan: plan.clone(),
         dir: s.dir.clone(),
-        traefik: traefik.clone(),
+        traefik: args.traefik.clone(),
+        nginx: peers::locate_nginx(args.nginx.as_deref()),
         wrk: plan.wrk,
     };
     let figures = &mut s.figures;

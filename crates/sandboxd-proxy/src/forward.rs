@@ -1,10 +1,12 @@
-//! Forwarding a plain HTTP request over the pooled keep-alive client. The body streams to the
+//! Forwarding a plain HTTP request over the client connection's upstream keep-alive connection
+//! ([`crate::upstream`]). The body streams to the
 //! upstream as the client sends it and the response streams back as the app produces it. An
 //! upstream that refuses or resets gets a clear 502, never a hang. An upstream that fails after
 //! answering (the sandbox died mid-stream) surfaces as an error of the response body, on which
 //! the listener aborts the client connection: a chunked body is never ended cleanly then.
 
 use crate::body::{Guarded, ProxyBody};
+use crate::server::Conn;
 use crate::target::{Dialect, Routed};
 use crate::{e2b, headers, pages, Proxy};
 use hyper::body::Body as _;
@@ -18,7 +20,7 @@ use std::net::{IpAddr, SocketAddr};
 pub async fn forward(
     proxy: &Proxy,
     req: Request<Incoming>,
-    peer: SocketAddr,
+    conn: &Conn,
     html: bool,
     ip: IpAddr,
     routed: &Routed,
@@ -26,21 +28,12 @@ pub async fn forward(
 ) -> Response<ProxyBody> {
     let port = routed.target.port;
     let (mut parts, body) = req.into_parts();
-    let Ok(uri) = upstream_uri(ip, port, &parts.uri) else {
-        return pages::error(
-            ErrorCode::InvalidRequest,
-            StatusCode::BAD_REQUEST,
-            "bad request target",
-            html,
-            None,
-        );
-    };
     // A client that sent an absolute URI and no Host was routed by the URI's authority.
     let host = parts.headers.get(HOST).cloned().or_else(|| {
         let authority = parts.uri.authority()?;
         HeaderValue::from_str(authority.as_str()).ok()
     });
-    parts.uri = uri;
+    parts.uri = origin_form(&parts.uri);
     parts.version = hyper::Version::HTTP_11;
     // A request body of unknown length (a chunked client stream) is the one case where the
     // upstream may answer before reading the body to its end and then close the connection; a
@@ -56,13 +49,18 @@ pub async fn forward(
     if let Some(h) = host {
         parts.headers.insert(HOST, h);
     }
-    headers::set_forwarded(&mut parts.headers, peer.ip(), proxy.cfg.https);
+    headers::set_forwarded(&mut parts.headers, &conn.peer_ip, proxy.cfg.https);
     // Kept for the log line of a failure (a reference-counted copy).
     let request_id = parts
         .headers
         .get(sandboxd_core::request_id::HEADER)
         .cloned();
-    match proxy.client.request(Request::from_parts(parts, body)).await {
+    let upstream = SocketAddr::new(ip, port);
+    let sent = conn
+        .upstream
+        .send(upstream, Request::from_parts(parts, body), !streamed)
+        .await;
+    match sent {
         Ok(resp) => {
             let (mut parts, body) = resp.into_parts();
             headers::strip_hop_by_hop(&mut parts.headers, false);
@@ -72,7 +70,7 @@ pub async fn forward(
         }
         Err(e) => {
             tracing::debug!(
-                error = ?e,
+                error = %e,
                 request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
                 port,
                 "upstream failed"
@@ -100,22 +98,27 @@ pub async fn forward(
     }
 }
 
-pub fn upstream_uri(ip: IpAddr, port: u16, original: &Uri) -> Result<Uri, hyper::http::Error> {
-    let path = original.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let authority = std::net::SocketAddr::new(ip, port).to_string();
-    Uri::builder()
-        .scheme("http")
-        .authority(authority.as_str())
-        .path_and_query(path)
-        .build()
+/// The request target as sent upstream on a direct connection: the path and query alone
+/// (shared with the original, not copied), `/` when the client sent none.
+pub fn origin_form(original: &Uri) -> Uri {
+    match original.path_and_query() {
+        Some(pq) => Uri::from(pq.clone()),
+        None => Uri::from_static("/"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::origin_form;
+    use hyper::Uri;
+
     #[test]
-    fn upstream_uri_keeps_path_and_query() {
-        let uri: hyper::Uri = "/a/b?c=d".parse().unwrap();
-        let out = super::upstream_uri("10.1.2.3".parse().unwrap(), 3000, &uri).unwrap();
-        assert_eq!(out.to_string(), "http://10.1.2.3:3000/a/b?c=d");
+    fn origin_form_keeps_path_and_query_and_drops_the_authority() {
+        let uri: Uri = "/a/b?c=d".parse().unwrap();
+        assert_eq!(origin_form(&uri).to_string(), "/a/b?c=d");
+        let absolute: Uri = "http://s-a-3000.preview.localhost/x?y".parse().unwrap();
+        assert_eq!(origin_form(&absolute).to_string(), "/x?y");
+        let authority: Uri = "example.com:80".parse().unwrap();
+        assert_eq!(origin_form(&authority).to_string(), "/");
     }
 }

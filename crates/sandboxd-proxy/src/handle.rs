@@ -5,32 +5,23 @@
 //! the E2B way get E2B's 502 shapes for a sandbox that is gone or a port that is not open.
 
 use crate::body::ProxyBody;
+use crate::server::Conn;
 use crate::target::{self, Dialect, Routed};
 use crate::{agent_gate, e2b, forward, headers, pages, preview_gate, upgrade, Proxy};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use sandboxd_core::ErrorCode;
 use sandboxd_engine::{ConnectionGuard, EngineError, WakeTarget};
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::net::IpAddr;
 use tracing::Instrument;
 
-pub async fn handle(
-    proxy: Arc<Proxy>,
-    req: Request<Incoming>,
-    peer: SocketAddr,
-) -> Response<ProxyBody> {
-    let metrics = proxy.metrics.clone();
-    let resp = route(proxy, req, peer).await;
-    metrics.request(resp.status().as_u16());
+pub async fn handle(proxy: &Proxy, req: Request<Incoming>, conn: &Conn) -> Response<ProxyBody> {
+    let resp = route(proxy, req, conn).await;
+    proxy.metrics.request(resp.status().as_u16());
     resp
 }
 
-async fn route(
-    proxy: Arc<Proxy>,
-    mut req: Request<Incoming>,
-    peer: SocketAddr,
-) -> Response<ProxyBody> {
+async fn route(proxy: &Proxy, mut req: Request<Incoming>, conn: &Conn) -> Response<ProxyBody> {
     headers::ensure_request_id(req.headers_mut());
     let html = headers::wants_html(req.headers());
     let Some(routed) = target::resolve(req.headers(), req.uri(), &proxy.cfg.domain) else {
@@ -41,7 +32,7 @@ async fn route(
     }
     // Before the route is read or a wake asked for: anonymous traffic never wakes a private
     // sandbox.
-    if let Some(answer) = preview_gate::check(&proxy, &routed, &mut req, html).await {
+    if let Some(answer) = preview_gate::check(proxy, &routed, &mut req, html).await {
         return answer;
     }
     let target = &routed.target;
@@ -58,7 +49,7 @@ async fn route(
                 return pages::poll(true);
             }
             if !polling && (route.port_ready || !proxy.engine.warming(&warm)) {
-                return send(&proxy, req, peer, html, route.ip, &routed, guard).await;
+                return send(proxy, req, conn, html, route.ip, &routed, guard).await;
             }
             Some(guard)
         }
@@ -71,16 +62,16 @@ async fn route(
         sandbox = %target.id,
         port = target.port,
     );
-    slow_path(proxy, req, peer, &routed, html, polling, held)
+    slow_path(proxy, req, conn, &routed, html, polling, held)
         .instrument(span)
         .await
 }
 
 /// The sandbox is stopped, starting, unknown or gone: resolve that, then forward.
 async fn slow_path(
-    proxy: Arc<Proxy>,
+    proxy: &Proxy,
     req: Request<Incoming>,
-    peer: SocketAddr,
+    conn: &Conn,
     routed: &Routed,
     html: bool,
     polling: bool,
@@ -155,22 +146,22 @@ async fn slow_path(
         );
     };
     drop(held);
-    send(&proxy, req, peer, html, route.ip, routed, guard).await
+    send(proxy, req, conn, html, route.ip, routed, guard).await
 }
 
 async fn send(
     proxy: &Proxy,
     req: Request<Incoming>,
-    peer: SocketAddr,
+    conn: &Conn,
     html: bool,
     ip: IpAddr,
     routed: &Routed,
     guard: ConnectionGuard,
 ) -> Response<ProxyBody> {
     if headers::is_upgrade(req.headers()) {
-        upgrade::tunnel(proxy, req, peer, ip, routed.target.port, guard).await
+        upgrade::tunnel(proxy, req, conn, ip, routed.target.port, guard).await
     } else {
-        forward::forward(proxy, req, peer, html, ip, routed, guard).await
+        forward::forward(proxy, req, conn, html, ip, routed, guard).await
     }
 }
 

@@ -6,7 +6,11 @@
 
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, HOST, SET_COOKIE, UPGRADE};
 use sandboxd_core::request_id;
-use std::net::IpAddr;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static(request_id::HEADER);
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 const HOP_BY_HOP: [&str; 8] = [
     "connection",
@@ -26,7 +30,7 @@ pub fn ensure_request_id(headers: &mut HeaderMap) {
         return;
     }
     if let Ok(v) = HeaderValue::from_str(&request_id::new_id()) {
-        headers.insert(request_id::HEADER, v);
+        headers.insert(REQUEST_ID, v);
     }
 }
 
@@ -59,7 +63,13 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// Remove hop-by-hop headers; with `keep_upgrade`, leave `Connection: upgrade` + `Upgrade`.
+/// One pass over the names when there is none to remove (the usual request and response).
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let hop =
+        |n: &HeaderName| *n == CONNECTION || *n == UPGRADE || HOP_BY_HOP.contains(&n.as_str());
+    if !headers.keys().any(hop) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
@@ -123,19 +133,23 @@ fn strip_domain(value: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Set `X-Forwarded-For` (appending the client), `-Proto` and `-Host`.
-pub fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, https: bool) {
-    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.trim().is_empty() => format!("{prev}, {client}"),
-        _ => client.to_string(),
+/// Set `X-Forwarded-For` (appending `client`, the client's address as a header value),
+/// `-Proto` and `-Host`.
+pub fn set_forwarded(headers: &mut HeaderMap, client: &HeaderValue, https: bool) {
+    let xff = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(prev) if !prev.trim().is_empty() => {
+            let client = client.to_str().unwrap_or_default();
+            HeaderValue::from_str(&format!("{prev}, {client}")).ok()
+        }
+        _ => Some(client.clone()),
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert("x-forwarded-for", v);
+    if let Some(v) = xff {
+        headers.insert(X_FORWARDED_FOR, v);
     }
     let proto = if https { "https" } else { "http" };
-    headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     if let Some(host) = headers.get(HOST).cloned() {
-        headers.insert("x-forwarded-host", host);
+        headers.insert(X_FORWARDED_HOST, host);
     }
 }
 
@@ -211,9 +225,22 @@ mod tests {
             ("host", "s-a-3000.preview.localhost:8080"),
             ("x-forwarded-for", "1.2.3.4"),
         ]);
-        set_forwarded(&mut h, "127.0.0.1".parse().unwrap(), false);
+        let client = HeaderValue::from_static("127.0.0.1");
+        set_forwarded(&mut h, &client, false);
         assert_eq!(h["x-forwarded-for"], "1.2.3.4, 127.0.0.1");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-host"], "s-a-3000.preview.localhost:8080");
+        let mut first = map(&[("host", "x")]);
+        set_forwarded(&mut first, &client, true);
+        assert_eq!(first["x-forwarded-for"], "127.0.0.1");
+        assert_eq!(first["x-forwarded-proto"], "https");
+    }
+
+    #[test]
+    fn headers_without_hop_by_hop_are_left_alone() {
+        let mut h = map(&[("host", "x"), ("content-length", "3"), ("x-a", "1")]);
+        let before = h.clone();
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(h, before);
     }
 }

@@ -1,9 +1,10 @@
 //! The preview proxy. A request whose Host is `s-<id>-<port>.<preview-domain>` (or E2B's
 //! `<port>-<id>.<preview-domain>`, or E2B's routing headers, see [`target`]) goes to that port
-//! of that sandbox; nothing else is served here (the API never listens on this port). Bodies
-//! stream both ways, upgrades (WebSocket) are tunnelled, the agent port answers only requests that
-//! carry the sandbox's token ([`agent_gate`]), private sandboxes answer only requests with a
-//! preview token ([`preview_gate`]), and a stopped sandbox is woken and the
+//! of that sandbox; nothing else is served here (the API never listens on this port). Each client
+//! connection keeps its own upstream keep-alive connection ([`upstream`]). Bodies stream both
+//! ways, upgrades (WebSocket) are tunnelled, the agent port answers only requests that carry the
+//! sandbox's token ([`agent_gate`]), private sandboxes answer only requests with a preview token
+//! ([`preview_gate`]), and a stopped sandbox is woken and the
 //! original request forwarded once its port accepts connections.
 
 mod agent_gate;
@@ -19,12 +20,10 @@ mod server;
 mod target;
 pub mod tls;
 mod upgrade;
+mod upstream;
 
 pub use server::serve;
 
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use sandboxd_engine::Engine;
 use std::time::Duration;
 
@@ -70,7 +69,6 @@ impl Default for ListenerLimits {
 pub struct Proxy {
     pub(crate) engine: Engine,
     pub(crate) cfg: ProxyConfig,
-    pub(crate) client: Client<HttpConnector, hyper::body::Incoming>,
     /// Cancelled when the listener stops: ends upgraded tunnels, which outlive their request.
     pub(crate) closing: tokio_util::sync::CancellationToken,
     /// Pre-resolved counters (one atomic add per request).
@@ -81,13 +79,6 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn new(engine: Engine, cfg: ProxyConfig) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(256)
-            .build(connector);
         let limits = limits::ConnLimits::new(
             cfg.listener.max_connections,
             cfg.listener.max_connections_per_client,
@@ -97,7 +88,6 @@ impl Proxy {
             limits,
             engine,
             cfg,
-            client,
             closing: tokio_util::sync::CancellationToken::new(),
         }
     }

@@ -8,11 +8,16 @@
 //! header timeout, which runs whenever the connection waits for a request (so an idle
 //! keep-alive connection is closed after it too). A connection keeps its place under the caps
 //! (and in the open-connections gauge) for as long as its socket lives: when it is upgraded
-//! (WebSocket) the place moves with the tunnel ([`ConnPlace`] rides in the request's extensions),
+//! (WebSocket) the place moves with the tunnel (the tunnel holds the connection's [`ConnPlace`]),
 //! so upgraded connections cannot escape the caps.
+//!
+//! What a connection's requests share — the client address (and its `X-Forwarded-For` text), the
+//! place, the upstream connection — is made once per connection ([`Conn`]), not per request.
 
 use crate::limits::Admitted;
+use crate::upstream::Upstream;
 use crate::{handle, Proxy};
+use hyper::header::HeaderValue;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -92,6 +97,16 @@ pub struct ConnPlace {
     _open: sandboxd_metrics::ConnectionCount,
 }
 
+/// What every request of one client connection shares, made once per connection.
+pub struct Conn {
+    /// The client's address as an `X-Forwarded-For` value.
+    pub peer_ip: HeaderValue,
+    /// The connection's place, which an upgrade moves into its tunnel.
+    pub place: Arc<ConnPlace>,
+    /// The connection's upstream keep-alive connection.
+    pub upstream: Upstream,
+}
+
 async fn serve_conn<S>(
     proxy: Arc<Proxy>,
     http: http1::Builder,
@@ -101,15 +116,24 @@ async fn serve_conn<S>(
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        let proxy = proxy.clone();
-        req.extensions_mut().insert(place.clone());
-        async move { Ok::<_, std::convert::Infallible>(handle::handle(proxy, req, peer).await) }
+    let peer_ip = match HeaderValue::from_str(&peer.ip().to_string()) {
+        Ok(v) => v,
+        // An address's text is always a valid header value; nothing to serve without it.
+        Err(_) => return,
+    };
+    let conn = Arc::new(Conn {
+        peer_ip,
+        place,
+        upstream: Upstream::default(),
     });
-    let conn = http
+    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let (proxy, conn) = (proxy.clone(), conn.clone());
+        async move { Ok::<_, std::convert::Infallible>(handle::handle(&proxy, req, &conn).await) }
+    });
+    let served = http
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
-    if let Err(e) = conn.await {
+    if let Err(e) = served.await {
         tracing::debug!(error = %e, %peer, "preview connection ended with an error");
     }
 }

@@ -5,8 +5,8 @@
 //! under the preview listener's connection caps until the tunnel closes.
 
 use crate::body::{empty, Guarded, ProxyBody};
-use crate::forward::upstream_uri;
-use crate::server::ConnPlace;
+use crate::forward::origin_form;
+use crate::server::Conn;
 use crate::{headers, pages, Proxy};
 use hyper::body::Incoming;
 use hyper::header::HOST;
@@ -14,13 +14,12 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use sandboxd_core::ErrorCode;
 use sandboxd_engine::ConnectionGuard;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::net::IpAddr;
 
 pub async fn tunnel(
     proxy: &Proxy,
     mut req: Request<Incoming>,
-    peer: SocketAddr,
+    conn: &Conn,
     ip: IpAddr,
     port: u16,
     guard: ConnectionGuard,
@@ -36,7 +35,7 @@ pub async fn tunnel(
     };
     let client_upgrade = hyper::upgrade::on(&mut req);
     // The client connection's place under the caps moves into the tunnel (see server.rs).
-    let place = req.extensions_mut().remove::<Arc<ConnPlace>>();
+    let place = conn.place.clone();
     let (mut parts, body) = req.into_parts();
     // A client that sent an absolute URI and no Host was routed by the URI's authority.
     let host = parts.headers.get(HOST).cloned().or_else(|| {
@@ -47,12 +46,9 @@ pub async fn tunnel(
     if let Some(h) = host {
         parts.headers.insert(HOST, h);
     }
-    headers::set_forwarded(&mut parts.headers, peer.ip(), proxy.cfg.https);
+    headers::set_forwarded(&mut parts.headers, &conn.peer_ip, proxy.cfg.https);
     // Origin-form target on a direct connection.
-    parts.uri = match upstream_uri(ip, port, &parts.uri).map(|u| u.path_and_query().cloned()) {
-        Ok(Some(pq)) => pq.into(),
-        _ => "/".parse().unwrap_or_default(),
-    };
+    parts.uri = origin_form(&parts.uri);
     let stream = match tokio::net::TcpStream::connect((ip, port)).await {
         Ok(s) => s,
         Err(e) => {

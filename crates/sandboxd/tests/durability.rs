@@ -70,6 +70,7 @@ async fn state_is_private_and_tombstones_forget_env_values() {
     let (data, instance) = s.stop_keep().await;
     // stop_keep hands the installation to the caller: remove it from the engine.
     sandboxd_testkit::remove_instance(&instance).await.unwrap();
+    sandboxd::workspaces::unmount_all(data.path()).unwrap();
     for entry in std::fs::read_dir(data.path().join("state")).unwrap() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();

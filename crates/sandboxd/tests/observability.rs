@@ -179,6 +179,7 @@ async fn json_logs_name_the_request() {
     while next(&mut lines, deadline).is_some() {}
     let _ = child.wait();
     sandboxd_testkit::remove_instance(&instance).await.unwrap();
+    sandboxd::workspaces::unmount_all(data.path()).unwrap();
     let mut named = 0;
     for line in &lines {
         let v: serde_json::Value = serde_json::from_str(line)

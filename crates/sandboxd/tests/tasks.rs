@@ -118,6 +118,7 @@ async fn events_are_live_adapted_resumable_and_redacted() {
     // The ended task's secret is nowhere in sandboxd's state files either.
     let (data, instance) = s.stop_keep().await;
     sandboxd_testkit::remove_instance(&instance).await.unwrap();
+    sandboxd::workspaces::unmount_all(data.path()).unwrap();
     for entry in std::fs::read_dir(data.path().join("state")).unwrap() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();

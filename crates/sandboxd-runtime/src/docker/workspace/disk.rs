@@ -17,6 +17,17 @@ use std::process::Command;
 const MIB: u64 = 1024 * 1024;
 
 /// The image file of the workspace directory `dir` (ids never contain a dot).
+/// Held while a workspace's mount state is checked and changed: two paths that both find a
+/// workspace unmounted (a start and a reconcile sweep) must not both mount it, which would stack
+/// two mounts of one image on the directory. Process-wide and held for one mount(8) at most.
+static MOUNTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn mount_lock() -> std::sync::MutexGuard<'static, ()> {
+    // A panic while holding it leaves nothing inconsistent (the kernel's mount table is the
+    // state): recover the guard.
+    MOUNTS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 pub(crate) fn image_path(dir: &Path) -> PathBuf {
     dir.with_extension("img")
 }
@@ -38,7 +49,10 @@ pub(crate) fn create(dir: &Path, size_mb: u64) -> io::Result<()> {
         mkfs(&img)?;
         std::fs::create_dir(dir)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750))?;
-        mount(&img, dir)?;
+        {
+            let _held = mount_lock();
+            mount(&img, dir)?;
+        }
         // Now the root of the new filesystem: private to the sandbox user, and without the
         // `lost+found` mkfs made (it would show in the sandbox's home; fsck remakes it).
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750))?;
@@ -61,6 +75,7 @@ pub(crate) fn create(dir: &Path, size_mb: u64) -> io::Result<()> {
 /// release the mount is gone; the image and its files are not). `dir` is made if missing.
 pub(crate) fn mount_if_needed(dir: &Path) -> io::Result<()> {
     let img = image_path(dir);
+    let _held = mount_lock();
     if is_mount_point(dir)? {
         return Ok(());
     }
@@ -99,23 +114,36 @@ pub(crate) fn lazy_unmount(dir: &Path) -> io::Result<()> {
     umount2(dir, libc::MNT_DETACH)
 }
 
+/// Unmount every mount stacked on `dir` (one, unless something mounted it twice), so the
+/// directory is plain again when this returns `Ok`.
 fn umount2(dir: &Path, flags: libc::c_int) -> io::Result<()> {
-    if !is_mount_point(dir)? {
-        return Ok(());
-    }
+    let _held = mount_lock();
     let c = CString::new(dir.as_os_str().as_bytes())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
-    if unsafe { libc::umount2(c.as_ptr(), flags) } == 0 {
-        return Ok(());
+    for _layer in 0..MAX_STACKED {
+        if !is_mount_point(dir)? {
+            return Ok(());
+        }
+        // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+        if unsafe { libc::umount2(c.as_ptr(), flags) } != 0 {
+            let e = io::Error::last_os_error();
+            // EINVAL: someone else unmounted it in between.
+            if e.raw_os_error() != Some(libc::EINVAL) {
+                return Err(e);
+            }
+        }
     }
-    let e = io::Error::last_os_error();
-    match e.raw_os_error() {
-        // Someone else unmounted it in between.
-        Some(libc::EINVAL) => Ok(()),
-        _ => Err(e),
+    if is_mount_point(dir)? {
+        return Err(io::Error::other(format!(
+            "{} still has mounts after {MAX_STACKED} unmounts",
+            dir.display()
+        )));
     }
+    Ok(())
 }
+
+/// Most mounts [`umount2`] takes off one directory.
+const MAX_STACKED: usize = 8;
 
 /// The filesystem's own numbers for a mounted workspace.
 pub(crate) fn usage(dir: &Path) -> io::Result<DiskUsage> {
