@@ -91,6 +91,9 @@ const MIGRATIONS: &[&str] = &[
         data TEXT NOT NULL,
         PRIMARY KEY (task_id, id)
     ) WITHOUT ROWID;",
+    // 7: idle seconds before the reaper freezes a sandbox (issue 11's sleep ladder); NULL: the
+    // configured default, 0: never. Rows from before it take the default.
+    "ALTER TABLE sandboxes ADD COLUMN freeze_after_s INTEGER;",
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

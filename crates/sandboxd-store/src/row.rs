@@ -7,7 +7,7 @@ use sandboxd_core::{Egress, IdlePolicy, Sandbox, SandboxId, Status};
 
 pub(crate) const COLUMNS: &str =
     "id, status, image, ports, env, resources, start_cmd, idle_policy, \
-     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress, owner, e2b";
+     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress, owner, e2b, freeze_after_s";
 
 pub(crate) struct RawRow {
     id: String,
@@ -27,6 +27,7 @@ pub(crate) struct RawRow {
     egress: String,
     owner: Option<String>,
     e2b: Option<String>,
+    freeze_after_s: Option<i64>,
 }
 
 impl RawRow {
@@ -49,6 +50,7 @@ impl RawRow {
             egress: r.get(14)?,
             owner: r.get(15)?,
             e2b: r.get(16)?,
+            freeze_after_s: r.get(17)?,
         })
     }
 
@@ -75,6 +77,7 @@ impl RawRow {
             egress: s.egress.to_text(),
             owner: s.owner.clone(),
             e2b: s.e2b.as_ref().map(|l| json(serde_json::json!(l))),
+            freeze_after_s: s.freeze_after_s.map(|t| t as i64),
         }
     }
 
@@ -100,6 +103,7 @@ impl RawRow {
             start: self.start_cmd,
             idle_policy,
             idle_timeout_s: self.idle_timeout_s.map(|t| t.max(0) as u64),
+            freeze_after_s: self.freeze_after_s.map(|t| t.max(0) as u64),
             egress,
             metadata: serde_json::from_str(&self.metadata)
                 .map_err(|e| bad(format!("metadata: {e}")))?,
@@ -129,7 +133,7 @@ impl RawRow {
         c.execute(
             &format!(
                 "INSERT INTO sandboxes ({COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18, ?19) \
                  ON CONFLICT(id) DO UPDATE SET {}, agent_token = CASE \
                  WHEN excluded.status = ?16 THEN NULL ELSE sandboxes.agent_token END",
                 updates.join(", ")
@@ -153,6 +157,7 @@ impl RawRow {
                 Status::Deleted.as_str(),
                 self.owner,
                 self.e2b,
+                self.freeze_after_s,
             ],
         )
     }
