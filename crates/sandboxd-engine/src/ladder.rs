@@ -143,6 +143,15 @@ impl Engine {
         Ok(r?)
     }
 
+    /// Unpause, counting only a success: a failure (no container, not running) is for the
+    /// caller's inspect to explain, and a paused container is thawed again, loudly.
+    pub(crate) async fn thaw_quietly(&self, name: &str) {
+        match self.inner.runtime.unpause(name).await {
+            Ok(()) => self.inner.metrics.lifecycle(Op::Thaw, Outcome::Ok),
+            Err(e) => tracing::debug!(container = name, error = %e, "unpause failed"),
+        }
+    }
+
     /// `/activity`: the activity table's report, what holds the sandbox, and the ladder's next
     /// rung.
     pub async fn activity(&self, id: &SandboxId) -> Result<crate::ActivityView, EngineError> {

@@ -122,9 +122,15 @@ impl Engine {
         recreate: bool,
     ) -> Result<Sandbox, EngineError> {
         let name = self.container_name(&sb.id);
+        // A frozen row almost always has a paused container: unpause straight away (it is
+        // idempotent) and let the container's state afterwards decide the rest, which saves an
+        // inspect on the thaw's path (a preview request is waiting on it).
+        if sb.status == Status::Frozen && !recreate {
+            self.thaw_quietly(&name).await;
+        }
         let mut state = self.inner.runtime.inspect(&name).await?;
-        if !recreate && state.is_paused() && matches!(sb.status, Status::Running | Status::Frozen) {
-            // Frozen (or paused behind our back): thawing takes milliseconds.
+        if !recreate && state.is_paused() && sb.status.is_up() {
+            // Still paused (the unpause above failed), or paused behind our back.
             self.thaw_container(&name).await?;
             state = self.inner.runtime.inspect(&name).await?;
         }

@@ -1,6 +1,7 @@
 //! The freeze rung of the sleep ladder against the real engine (issue 11): an idle sandbox is
-//! frozen (Docker reports it paused), and a preview request, an exec, a process API call and a
-//! files call each thaw it and get their answer; under memory pressure a frozen sandbox is
+//! frozen (Docker reports it paused), and a preview request, an exec, a process API call, a
+//! files call and a terminal each thaw it and get their answer (an open terminal keeps it from
+//! freezing; a frozen one deletes cleanly); under memory pressure a frozen sandbox is
 //! stopped before an idler running one; a sandboxd restart keeps a frozen sandbox frozen,
 //! listed, with no orphan container, and a preview request thaws it.
 
@@ -143,6 +144,15 @@ async fn exec_process_and_files_calls_thaw_it() {
     assert!(v["entries"].is_array(), "{v}");
     assert_eq!(status(&s, &id).await, "running");
     assert!(!docker_state(&s, &id).await.1, "unpaused");
+
+    // A frozen sandbox deletes like any other: its paused container goes.
+    wait_status(&s, &id, "frozen").await;
+    let (st, _) = s
+        .call("DELETE", &format!("/v1/sandboxes/{id}"), None)
+        .await
+        .unwrap();
+    assert_eq!(st, 204);
+    assert!(s.containers().await.unwrap().is_empty());
 }
 
 #[tokio::test]
