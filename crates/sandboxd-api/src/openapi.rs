@@ -36,7 +36,7 @@ use utoipa::{Modify, OpenApi};
         legacy::create, legacy::list, legacy::get, legacy::delete, legacy::exec,
         legacy::keepalive, legacy::purge, legacy::wake,
         sandboxes::create, sandboxes::list, sandboxes::get_one, sandboxes::delete,
-        sandboxes::start, sandboxes::stop,
+        sandboxes::start, sandboxes::stop, sandboxes::freeze,
         activity::exec, activity::keepalive, activity::logs, activity::activity,
         previews::mint, previews::revoke,
         terminal::terminal,

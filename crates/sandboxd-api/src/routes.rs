@@ -91,6 +91,7 @@ fn routes() -> Routes {
         .add("DELETE", "/v1/sandboxes/{id}", delete(sandboxes::delete))
         .add("POST", "/v1/sandboxes/{id}/start", post(sandboxes::start))
         .add("POST", "/v1/sandboxes/{id}/stop", post(sandboxes::stop))
+        .add("POST", "/v1/sandboxes/{id}/freeze", post(sandboxes::freeze))
         .add("POST", "/v1/sandboxes/{id}/exec", post(activity::exec))
         .add(
             "POST",

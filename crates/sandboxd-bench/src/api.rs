@@ -114,6 +114,23 @@ impl Api {
             .map(drop)
     }
 
+    /// `POST .../freeze`, retried (bounded) while the last request's connection still holds
+    /// the sandbox (409 until the proxy has seen the client close it).
+    pub async fn freeze(&self, id: &str) -> Result<()> {
+        let path = format!("/v1/sandboxes/{id}/freeze");
+        let started = std::time::Instant::now();
+        loop {
+            let (status, v) = self.call(Method::POST, &path, None).await?;
+            match status {
+                200 => return Ok(()),
+                409 if started.elapsed() < std::time::Duration::from_secs(5) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await
+                }
+                _ => bail!("POST {path}: {status} {v}"),
+            }
+        }
+    }
+
     pub async fn start(&self, id: &str) -> Result<()> {
         self.call_expecting(
             Method::POST,

@@ -17,6 +17,7 @@ mod cleanup;
 mod e2b;
 mod files;
 mod footprint;
+mod frozen;
 mod http;
 mod lifecycle;
 mod load;
@@ -207,6 +208,13 @@ async fn measure(
     add(
         "wake",
         wake::wake_to_first_byte(&env).await.map(|f| vec![f]),
+    );
+    eprintln!("bench: 4b/8 wake a frozen sandbox to first byte");
+    add(
+        "wake frozen",
+        frozen::wake_frozen_to_first_byte(&env)
+            .await
+            .map(|f| vec![f]),
     );
     eprintln!("bench: 5-6/8 proxy overhead and WebSocket");
     add(

@@ -155,6 +155,7 @@ impl Raw {
             start: start.map(str::to_string),
             idle_policy: IdlePolicy::Sleep,
             idle_timeout_s: None,
+            freeze_after_s: None,
             egress: sandboxd_core::Egress::Open,
             metadata: BTreeMap::new(),
             preview: sandboxd_core::Preview::Public,
@@ -195,6 +196,14 @@ impl Raw {
     pub async fn stop(&self, name: &str) -> Result<()> {
         let opts = StopContainerOptions { t: STOP_GRACE_S };
         Ok(self.docker.stop_container(name, Some(opts)).await?)
+    }
+
+    pub async fn pause(&self, name: &str) -> Result<()> {
+        Ok(self.docker.pause_container(name).await?)
+    }
+
+    pub async fn unpause(&self, name: &str) -> Result<()> {
+        Ok(self.docker.unpause_container(name).await?)
     }
 
     /// Stop, then remove, one at a time (never timed: see `sandboxd_runtime::docker::teardown`

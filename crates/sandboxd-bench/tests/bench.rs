@@ -16,6 +16,7 @@ const FIGURES: &[&str] = &[
     "stop",
     "start",
     "wake_to_first_byte",
+    "wake_frozen_to_first_byte",
     "http_c1",
     "http_c16",
     "http_c64",

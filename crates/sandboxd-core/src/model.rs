@@ -64,6 +64,9 @@ pub struct Sandbox {
     pub start: Option<String>,
     pub idle_policy: IdlePolicy,
     pub idle_timeout_s: Option<u64>,
+    /// Idle seconds before the reaper freezes it (`Some(0)`: never; `None`: the configured
+    /// default).
+    pub freeze_after_s: Option<u64>,
     pub egress: Egress,
     /// Who may see its previews (the signing key is not part of the record).
     pub preview: crate::Preview,

@@ -49,6 +49,11 @@ pub struct CreateRequest {
     /// Idle time before the reaper stops the sandbox (default: the configured idle timeout).
     #[cfg_attr(feature = "openapi", schema(minimum = 10, maximum = 604800))]
     pub idle_timeout_s: Option<u64>,
+    /// Idle time before the reaper freezes the sandbox (processes paused, memory kept; any
+    /// request, exec or API call thaws it in milliseconds). `0` never freezes it. Default: the
+    /// configured `--freeze-after`.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 604800))]
+    pub freeze_after_s: Option<u64>,
     /// `open` (default): the internet only; `none`: no outbound connections;
     /// `{"allow": [CIDR, …]}`: DNS and those IPv4 ranges. Private, link-local (metadata), CGNAT
     /// and multicast ranges and the host stay closed whatever this says.
@@ -109,6 +114,7 @@ pub struct SandboxSpec {
     pub disk_mb: Option<u64>,
     pub idle_policy: IdlePolicy,
     pub idle_timeout_s: Option<u64>,
+    pub freeze_after_s: Option<u64>,
     pub egress: Egress,
     pub preview: Preview,
     pub metadata: BTreeMap<String, String>,
@@ -144,6 +150,14 @@ impl CreateRequest {
                 ));
             }
         }
+        if let Some(t) = self.freeze_after_s {
+            if t > 7 * 24 * 3600 {
+                return Err(ValidationError::new(
+                    "freeze_after_s",
+                    "must be between 0 (never freeze) and 604800 seconds",
+                ));
+            }
+        }
         let mut metadata = self.metadata.unwrap_or_default();
         if let Some(v) = self.external_user_id {
             metadata.insert("external_user_id".into(), v);
@@ -163,6 +177,7 @@ impl CreateRequest {
             disk_mb,
             idle_policy: self.idle_policy.unwrap_or_default(),
             idle_timeout_s: self.idle_timeout_s,
+            freeze_after_s: self.freeze_after_s,
             egress: self.egress.unwrap_or_default().validate()?,
             preview: self.preview.unwrap_or(limits.default_preview),
             metadata,

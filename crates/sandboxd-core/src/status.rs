@@ -1,7 +1,8 @@
-//! The sandbox state machine. `creating → running ⇄ stopped`, any live state → `error` (with a
-//! reason) and `error → running` (a start recreates the container; stopping an errored sandbox
-//! leaves it in `error`), and any state → `deleted` (a tombstone: nothing but an explicit re-create
-//! brings the id back; a failed re-create returns it to `deleted`). The engine makes every status
+//! The sandbox state machine. `creating → running ⇄ stopped`, the sleep ladder's middle rung
+//! `running ⇄ frozen → stopped` (frozen: processes paused, memory kept), any live state →
+//! `error` (with a reason) and `error → running` (a start recreates the container; stopping an
+//! errored sandbox leaves it in `error`), and any state → `deleted` (a tombstone: nothing but an
+//! explicit re-create brings the id back; a failed re-create returns it to `deleted`). The engine makes every status
 //! change through one function that refuses what [`Status::can_become`] does not allow.
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,8 @@ use std::str::FromStr;
 pub enum Status {
     Creating,
     Running,
+    /// Paused by the idle reaper (cgroup freezer): memory kept, no CPU; any use thaws it.
+    Frozen,
     Stopped,
     Error,
     Deleted,
@@ -25,6 +28,7 @@ impl Status {
         match self {
             Status::Creating => "creating",
             Status::Running => "running",
+            Status::Frozen => "frozen",
             Status::Stopped => "stopped",
             Status::Error => "error",
             Status::Deleted => "deleted",
@@ -42,9 +46,16 @@ impl Status {
             (_, Error) => true,
             (Creating, Running) => true,
             (Running, Stopped) | (Stopped, Running) => true,
+            (Running, Frozen) | (Frozen, Running) | (Frozen, Stopped) => true,
             (Error, Running) => true,
             _ => false,
         }
+    }
+
+    /// Whether its processes exist: `running`, or `frozen` (thawed on first use). Callers that
+    /// speak of a sandbox as up (E2B's `running`, admission) treat both alike.
+    pub fn is_up(self) -> bool {
+        matches!(self, Status::Running | Status::Frozen)
     }
 
     /// Whether the sandbox still exists for its users (not a tombstone).
@@ -65,6 +76,7 @@ impl FromStr for Status {
         Ok(match s {
             "creating" => Status::Creating,
             "running" => Status::Running,
+            "frozen" => Status::Frozen,
             "stopped" => Status::Stopped,
             "error" => Status::Error,
             "deleted" => Status::Deleted,
@@ -97,8 +109,23 @@ mod tests {
     }
 
     #[test]
+    fn the_freeze_rung() {
+        assert!(Running.can_become(Frozen));
+        assert!(Frozen.can_become(Running));
+        assert!(Frozen.can_become(Stopped));
+        assert!(Frozen.can_become(Error));
+        assert!(Frozen.can_become(Deleted));
+        // Only a running sandbox freezes; a stopped one has nothing in memory to keep.
+        assert!(!Stopped.can_become(Frozen));
+        assert!(!Creating.can_become(Frozen));
+        assert!(!Error.can_become(Frozen));
+        assert!(!Deleted.can_become(Frozen));
+        assert!(!Frozen.can_become(Creating));
+    }
+
+    #[test]
     fn round_trips_through_text() {
-        for s in [Creating, Running, Stopped, Error, Deleted] {
+        for s in [Creating, Running, Frozen, Stopped, Error, Deleted] {
             assert_eq!(s.as_str().parse::<Status>().unwrap(), s);
         }
         assert!("paused".parse::<Status>().is_err());

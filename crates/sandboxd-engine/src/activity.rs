@@ -244,6 +244,19 @@ impl Activity {
         })
     }
 
+    /// An explicit freeze's step: if no connection, exec or session is open (a lease or recent
+    /// use does not count: those only hold off the reaper), retire the route and return true.
+    pub fn try_retire_unused(&self, id: &SandboxId) -> bool {
+        self.with(id, |s| {
+            let unused = s.connections == 0 && s.execs == 0 && s.sessions.is_empty();
+            if unused {
+                s.route = None;
+                s.ready_ports.clear();
+            }
+            unused
+        })
+    }
+
     pub fn forget(&self, id: &SandboxId) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(id);

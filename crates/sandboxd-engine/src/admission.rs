@@ -1,7 +1,8 @@
 //! Admission before a create or a wake: the host's available memory, minus what the new
-//! container is assumed to need, must stay above the configured floor. When it would not, the
-//! idlest running sandboxes (never `always_on` ones, never ones with a request, exec or lease in
-//! flight) are stopped first; when that is not enough, the request is refused with `capacity`.
+//! container is assumed to need, must stay above the configured floor. When it would not,
+//! sandboxes are stopped first: frozen ones before any running one (they hold memory and do no
+//! work), each group idlest first, never `always_on` ones, never ones with a request, exec,
+//! session or lease in flight; when that is not enough, the request is refused with `capacity`.
 
 use crate::{Engine, EngineError};
 use sandboxd_core::{IdlePolicy, SandboxId, Status};
@@ -40,27 +41,30 @@ impl Engine {
         ))
     }
 
-    /// Stop the running sandbox idle the longest that nothing holds; returns its id.
+    /// Stop the frozen sandbox, else the running one, idle the longest that nothing holds;
+    /// returns its id.
     async fn stop_idlest(
         &self,
         exclude: Option<&SandboxId>,
     ) -> Result<Option<SandboxId>, EngineError> {
         let now = self.now_ms();
-        let mut candidates: Vec<(i64, SandboxId, i64)> = self
+        // Sorted by (running, last activity): frozen first, then the idlest.
+        let mut candidates: Vec<(bool, i64, SandboxId, i64)> = self
             .inner
             .store
             .list(ListFilter::default())
             .await?
             .into_iter()
-            .filter(|s| s.status == Status::Running && s.idle_policy == IdlePolicy::Sleep)
-            .filter(|s| Some(&s.id) != exclude)
+            .filter(|s| matches!(s.status, Status::Running | Status::Frozen))
+            .filter(|s| s.idle_policy == IdlePolicy::Sleep && Some(&s.id) != exclude)
             .map(|s| {
                 let r = self.inner.activity.report(&s.id, s.last_active_at_ms, now);
-                (r.last_active_ms, s.id, s.last_active_at_ms)
+                let running = s.status == Status::Running;
+                (running, r.last_active_ms, s.id, s.last_active_at_ms)
             })
             .collect();
         candidates.sort();
-        for (_, id, stored_last) in candidates {
+        for (_, _, id, stored_last) in candidates {
             if self.inner.activity.try_retire(&id, now, stored_last, 0)
                 && self.stop_retired(&id, "memory pressure").await?
             {

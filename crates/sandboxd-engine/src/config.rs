@@ -19,6 +19,9 @@ pub struct EngineConfig {
     pub reconcile_interval: Duration,
     /// Idle timeout applied when a sandbox has none of its own.
     pub idle_timeout: Duration,
+    /// Idle time before a running sandbox is frozen when it has no `freeze_after_s` of its own
+    /// (zero: never).
+    pub freeze_after: Duration,
     /// Longest keepalive lease.
     pub max_lease: Duration,
     /// How long a wake waits for the target port before giving up.

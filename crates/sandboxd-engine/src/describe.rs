@@ -43,7 +43,7 @@ pub enum LiveState {
 pub struct ContainerState {
     pub name: String,
     pub running: bool,
-    /// The state's word: `created`, `running`, `exited` or `removing`.
+    /// The state's word: `created`, `running`, `paused`, `exited` or `removing`.
     pub state: String,
     pub exit_code: Option<i64>,
     pub oom_killed: bool,

@@ -1,4 +1,5 @@
-//! Exec: run one command in a sandbox and return its output. A stopped sandbox is started first.
+//! Exec: run one command in a sandbox and return its output. A frozen sandbox is thawed and a
+//! stopped one started first.
 //! The lock is held only to bring the sandbox up and register the exec; the command itself runs
 //! unlocked so several execs proceed together, at most [`MAX_CONCURRENT_EXECS`] per sandbox.
 //! Its whole duration counts as activity. Commands run through the sandbox's agent
@@ -71,7 +72,7 @@ impl Engine {
                 "sandbox {id} already runs {MAX_CONCURRENT_EXECS} execs; retry when one ends"
             ))
         })?;
-        if self.get_live(id).await?.status != sandboxd_core::Status::Running {
+        if Self::needs_admission(self.get_live(id).await?.status) {
             self.admit(Some(id)).await?;
         }
         // The guard ends the exec's activity even when the caller goes away mid-way (the

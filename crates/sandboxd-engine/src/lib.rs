@@ -16,6 +16,7 @@ mod describe;
 mod error;
 mod exec;
 pub mod installation;
+mod ladder;
 mod lifecycle;
 mod lifetime;
 mod locks;

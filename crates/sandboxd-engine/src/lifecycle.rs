@@ -25,7 +25,7 @@ pub enum LeaseRequest {
 impl Engine {
     /// Start a stopped (or errored) sandbox; a running one is left as it is.
     pub(crate) async fn start_unobserved(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
-        if self.get_live(id).await?.status != Status::Running {
+        if Self::needs_admission(self.get_live(id).await?.status) {
             self.admit(Some(id)).await?;
         }
         let _g = self.inner.locks.lock(id).await;
@@ -108,54 +108,8 @@ impl Engine {
         Ok(until)
     }
 
-    /// Activity as the idle logic sees it, explained.
-    pub async fn activity(&self, id: &SandboxId) -> Result<crate::ActivityView, EngineError> {
-        let sb = self.get_live(id).await?;
-        let now = self.now_ms();
-        let report = self.inner.activity.report(id, sb.last_active_at_ms, now);
-        let idle_timeout_ms = self.idle_timeout_ms(sb.idle_timeout_s);
-        let mut held_by = Vec::new();
-        if sb.status != Status::Running {
-            held_by.push(format!("not running ({})", sb.status));
-        }
-        if sb.idle_policy == sandboxd_core::IdlePolicy::AlwaysOn {
-            held_by.push("idle_policy always_on".to_string());
-        }
-        if report.open_connections > 0 {
-            held_by.push(format!(
-                "{} open preview connection(s)",
-                report.open_connections
-            ));
-        }
-        if report.execs_in_flight > 0 {
-            held_by.push(format!("{} exec(s) in flight", report.execs_in_flight));
-        }
-        for (kind, n) in &report.sessions {
-            held_by.push(format!("{n} {}", kind.describe()));
-        }
-        let sleeps_at_ms = held_by.is_empty().then(|| {
-            (report.last_active_ms + idle_timeout_ms).max(report.lease_until_ms.unwrap_or(0))
-        });
-        if let Some(lease) = report.lease_until_ms {
-            held_by.push(format!(
-                "keepalive lease until {}",
-                sandboxd_core::time::rfc3339_ms(lease)
-            ));
-        }
-        Ok(crate::ActivityView {
-            e2b_end_at_ms: sb.e2b.as_ref().map(|l| l.end_at_ms),
-            on_end: sb.e2b.as_ref().map(|l| l.on_end.as_str()),
-            report,
-            status: sb.status.to_string(),
-            idle_policy: sb.idle_policy.as_str().to_string(),
-            idle_timeout_ms,
-            held_by,
-            sleeps_at_ms,
-        })
-    }
-
-    /// Bring a live sandbox to `running`: recreate its container when missing or errored, start
-    /// it, record the result. Caller holds the lock.
+    /// Bring a live sandbox to `running`: thaw it when frozen, recreate its container when
+    /// missing or errored, start it, record the result. Caller holds the lock.
     pub(crate) async fn ensure_running_locked(
         &self,
         sb: Sandbox,
@@ -173,12 +127,32 @@ impl Engine {
         recreate: bool,
     ) -> Result<Sandbox, EngineError> {
         let name = self.container_name(&sb.id);
-        let state = self.inner.runtime.inspect(&name).await?;
-        if sb.status == Status::Running && state.is_running() && !recreate {
-            if self.inner.activity.route(&sb.id).is_none() {
-                self.publish_route(&sb.id, &state, false);
+        // A frozen row almost always has a paused container: unpause straight away (it is
+        // idempotent) and let the container's state afterwards decide the rest, which saves an
+        // inspect on the thaw's path (a preview request is waiting on it).
+        if sb.status == Status::Frozen && !recreate {
+            self.thaw_quietly(&name).await;
+        }
+        let mut state = self.inner.runtime.inspect(&name).await?;
+        if !recreate && state.is_paused() && sb.status.is_up() {
+            // Still paused (the unpause above failed), or paused behind our back.
+            self.thaw_container(&name).await?;
+            state = self.inner.runtime.inspect(&name).await?;
+        }
+        if !recreate && state.is_running() {
+            match sb.status {
+                Status::Frozen => {
+                    self.record_thawed(&mut sb, &state, source).await?;
+                    return Ok(sb);
+                }
+                Status::Running => {
+                    if self.inner.activity.route(&sb.id).is_none() {
+                        self.publish_route(&sb.id, &state, false);
+                    }
+                    return Ok(sb);
+                }
+                _ => {}
             }
-            return Ok(sb);
         }
         let started_at = tokio::time::Instant::now();
         // A new container needs a new agent token, stored before the runtime is touched.

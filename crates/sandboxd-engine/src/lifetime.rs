@@ -119,7 +119,7 @@ fn due(sb: &Sandbox, now: i64) -> Option<OnEnd> {
     }
     match l.on_end {
         OnEnd::Kill => Some(OnEnd::Kill),
-        OnEnd::Pause if sb.status == Status::Running => Some(OnEnd::Pause),
+        OnEnd::Pause if matches!(sb.status, Status::Running | Status::Frozen) => Some(OnEnd::Pause),
         OnEnd::Pause => None,
     }
 }

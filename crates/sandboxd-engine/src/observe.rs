@@ -72,6 +72,13 @@ impl Engine {
         r
     }
 
+    /// Freeze a running sandbox now (see `ladder.rs`); it thaws on its next use.
+    pub async fn freeze_sandbox(&self, id: &SandboxId) -> Result<Sandbox, EngineError> {
+        let r = self.freeze_unobserved(id).await;
+        self.observe(Op::Freeze, &r);
+        r
+    }
+
     /// Remove the container and leave a tombstone; the workspace stays unless `purge`.
     pub async fn delete_sandbox(&self, id: &SandboxId, purge: bool) -> Result<(), EngineError> {
         let r = self.delete_unobserved(id, purge).await;
@@ -113,6 +120,7 @@ const _: () = {
     let _ = [
         Status::Creating,
         Status::Running,
+        Status::Frozen,
         Status::Stopped,
         Status::Error,
     ];

@@ -1,23 +1,24 @@
-//! The idle reaper: running sandboxes with `idle_policy: sleep` that nothing has used for their
-//! idle timeout are stopped. "Used" is decided by the activity table in one step with retiring
-//! the route, and checked again under the sandbox's lock, so a reap never races a wake, an exec
-//! or a start of the same sandbox.
+//! The idle reaper walks the sleep ladder (`ladder.rs`): sandboxes with `idle_policy: sleep`
+//! that nothing has used are frozen after their `freeze_after`, and frozen or running ones are
+//! stopped after their idle timeout. "Used" is decided by the activity table in one step with
+//! retiring the route, and checked again under the sandbox's lock, so a freeze or a stop never
+//! races a wake, an exec or a start of the same sandbox.
 
+use crate::ladder::Step;
 use crate::{Engine, EngineError};
-use sandboxd_core::{IdlePolicy, SandboxId, Status};
+use sandboxd_core::{SandboxId, Status};
 use sandboxd_metrics::Op;
 use sandboxd_store::ListFilter;
 
 impl Engine {
-    /// Stop every sandbox idle past its timeout; returns how many were stopped.
+    /// Move every idle sandbox one rung down the ladder when due; returns how many moved.
     pub async fn reap_idle(&self) -> Result<usize, EngineError> {
         let now = self.now_ms();
-        let mut stopped = 0;
+        let mut moved = 0;
         for sb in self.inner.store.list(ListFilter::default()).await? {
-            if sb.status != Status::Running || sb.idle_policy == IdlePolicy::AlwaysOn {
+            let Some((step, idle_ms)) = self.next_step(&sb) else {
                 continue;
-            }
-            let idle_ms = self.idle_timeout_ms(sb.idle_timeout_s);
+            };
             if !self
                 .inner
                 .activity
@@ -25,15 +26,24 @@ impl Engine {
             {
                 continue;
             }
-            let reaped = self.stop_retired(&sb.id, "idle").await;
-            if !matches!(reaped, Ok(false)) {
-                self.observe(Op::Reap, &reaped);
+            let (op, done) = match step {
+                Step::Freeze => (Op::Freeze, self.freeze_retired(&sb.id).await),
+                Step::Stop => (Op::Reap, self.stop_retired(&sb.id, "idle").await),
+            };
+            if !matches!(done, Ok(false)) {
+                self.observe(op, &done);
             }
-            if reaped? {
-                stopped += 1;
+            match done {
+                Ok(true) => moved += 1,
+                Ok(false) => {}
+                // One sandbox failing to freeze must not keep the others from their rung.
+                Err(e) if step == Step::Freeze => {
+                    tracing::warn!(id = %sb.id, error = %e, "freeze failed")
+                }
+                Err(e) => return Err(e),
             }
         }
-        Ok(stopped)
+        Ok(moved)
     }
 
     pub(crate) fn idle_timeout_ms(&self, own: Option<u64>) -> i64 {
@@ -52,13 +62,12 @@ impl Engine {
         let Some(sb) = self.inner.store.get(id).await? else {
             return Ok(false);
         };
-        if sb.status != Status::Running {
-            return Ok(false);
-        }
-        let idle_ms = if why == "idle" {
-            self.idle_timeout_ms(sb.idle_timeout_s)
-        } else {
-            0
+        let idle_ms = match self.next_step(&sb) {
+            Some((Step::Stop, ms)) if why == "idle" => ms,
+            _ if why == "idle" => return Ok(false),
+            // Memory pressure stops running and frozen ones alike, however recently used.
+            _ if matches!(sb.status, Status::Running | Status::Frozen) => 0,
+            _ => return Ok(false),
         };
         if !self
             .inner

@@ -124,7 +124,37 @@ impl Engine {
                 self.inner.metrics.reconciled(ReconcileAction::Recreate);
                 self.create_container(&sb).await?;
             }
-            (Status::Stopped, C::Running { .. }) => {
+            (Status::Running, state @ C::Paused { .. }) => {
+                // Paused behind our back: keep its memory, as a freeze would, and let the next
+                // use thaw it; forwarding to it meanwhile would hang.
+                tracing::info!(%id, "container of running sandbox is paused; recording frozen");
+                self.inner.metrics.reconciled(ReconcileAction::RecordFrozen);
+                self.publish_route(id, &state, false);
+                self.set_status(&mut sb, Status::Frozen).await?;
+            }
+            (Status::Frozen, state @ C::Paused { .. }) => self.publish_route(id, &state, false),
+            (Status::Frozen, C::Running { .. }) => {
+                // A crash between recording the freeze and pausing, or an unpause by hand.
+                tracing::info!(%id, "container of frozen sandbox runs; pausing it again");
+                self.inner.metrics.reconciled(ReconcileAction::Pause);
+                self.publish_route(id, &C::Absent, false);
+                self.inner.runtime.pause(&name).await?;
+            }
+            (Status::Frozen, C::Removing) => {}
+            (Status::Frozen, state @ (C::Absent | C::Created | C::Exited { .. })) => {
+                // Died or removed while frozen (an engine restart, a reboot): its memory is gone,
+                // so it is stopped now; the next request starts it.
+                let reason = state.exit_reason();
+                tracing::warn!(%id, %reason, "container of frozen sandbox gone; recording stopped");
+                self.inner.metrics.reconciled(ReconcileAction::RecordExit);
+                self.publish_route(id, &C::Absent, false);
+                if state == C::Absent && stop_keeps {
+                    self.create_container(&sb).await?;
+                }
+                sb.last_error = Some(reason);
+                self.set_status(&mut sb, Status::Stopped).await?;
+            }
+            (Status::Stopped, C::Running { .. } | C::Paused { .. }) => {
                 tracing::info!(%id, "container running against desired state; stopping");
                 self.inner.metrics.reconciled(ReconcileAction::Stop);
                 self.inner

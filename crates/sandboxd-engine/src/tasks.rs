@@ -161,6 +161,9 @@ impl Engine {
             ));
         }
         let client = self.agent_client();
+        // Before the request: the agent's deadline starts when it gets it, and the collector
+        // tells a timeout from other kills by the time elapsed since `created_at_ms`.
+        let requested_at_ms = self.now_ms();
         let mut stream = client
             .stream::<_, ProcessMessage>(&ep, "/process.Process/Start", &req, &headers)
             .await
@@ -193,7 +196,7 @@ impl Engine {
             cancel_requested: false,
             progress: TaskProgress::default(),
             last_event: 0,
-            created_at_ms: self.now_ms(),
+            created_at_ms: requested_at_ms,
             ended_at_ms: None,
         };
         if let Err(e) = self.inner.store.insert_task(&row).await {

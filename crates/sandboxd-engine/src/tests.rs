@@ -4,7 +4,7 @@
 
 mod admission;
 mod create;
-mod harness;
+pub(crate) mod harness;
 mod lifetime;
 mod previews;
 mod races;

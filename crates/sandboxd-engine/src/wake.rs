@@ -1,5 +1,6 @@
 //! Wake on request: what the preview proxy asks of the engine. A request either finds a route
-//! (fast path, no lock, no store read) or asks for a wake, which starts a stopped sandbox once
+//! (fast path, no lock, no store read; a frozen sandbox has none) or asks for a wake, which
+//! thaws a frozen sandbox or starts a stopped one once
 //! however many requests arrive together (they queue on the sandbox's lock and find it running),
 //! then waits, bounded, until the target port accepts connections. That wait is shared: one
 //! poller per (sandbox, port, container start), probing every 5 ms at first and backing off to
@@ -39,7 +40,8 @@ impl Engine {
         self.inner.activity.open(id, port, self.now_ms())
     }
 
-    /// Make the sandbox run (starting it if stopped) and return where it answers.
+    /// Make the sandbox run (thawing it if frozen, starting it if stopped) and return where it
+    /// answers.
     /// Deleted sandboxes are never woken; sandboxes in `error` report their reason.
     pub async fn wake(&self, id: &SandboxId) -> Result<WakeTarget, EngineError> {
         let sb = self.get_live(id).await?;
@@ -49,7 +51,7 @@ impl Engine {
                     .unwrap_or_else(|| "sandbox is in error".into()),
             ));
         }
-        if sb.status != Status::Running {
+        if Self::needs_admission(sb.status) {
             self.check_wake_budget(id)?;
             // Before our own lock: admission may stop other sandboxes, each under its lock.
             self.admit(Some(id)).await?;
@@ -62,12 +64,16 @@ impl Engine {
                     .unwrap_or_else(|| "sandbox is in error".into()),
             ));
         }
-        let starting = sb.status != Status::Running;
-        let source = if starting {
+        // A frozen sandbox is thawed, not started: no wake budget, no admission (its memory is
+        // still held).
+        let starting = Self::needs_admission(sb.status);
+        if starting {
             self.check_wake_budget(id)?;
-            ActivitySource::Wake
-        } else {
+        }
+        let source = if sb.status == Status::Running {
             ActivitySource::Request
+        } else {
+            ActivitySource::Wake
         };
         if let Err(e) = self.ensure_running_locked(sb, source).await {
             if starting && matches!(e, EngineError::Failed(_) | EngineError::Runtime(_)) {

@@ -30,6 +30,8 @@ label_value!(Op {
     Delete => "delete",
     Wake => "wake",
     Reap => "reap",
+    Freeze => "freeze",
+    Thaw => "thaw",
 });
 
 label_value!(Outcome {
@@ -44,6 +46,8 @@ label_value!(ReconcileAction {
     RemoveOrphan => "remove_orphan",
     Restart => "restart",
     FinishCreate => "finish_create",
+    RecordFrozen => "record_frozen",
+    Pause => "pause",
 });
 
 label_value!(EngineErrorKind {
@@ -76,16 +80,22 @@ pub enum Op {
     Wake,
     /// An idle sandbox stopped by the reaper.
     Reap,
+    /// An idle running sandbox frozen by the reaper (the sleep ladder's first rung).
+    Freeze,
+    /// A frozen sandbox thawed by whatever used it (request, exec, API call, start).
+    Thaw,
 }
 
 impl Op {
-    pub const ALL: [Op; 6] = [
+    pub const ALL: [Op; 8] = [
         Op::Create,
         Op::Start,
         Op::Stop,
         Op::Delete,
         Op::Wake,
         Op::Reap,
+        Op::Freeze,
+        Op::Thaw,
     ];
 }
 
@@ -120,16 +130,22 @@ pub enum ReconcileAction {
     Restart,
     /// A create interrupted by a restart was finished.
     FinishCreate,
+    /// A running sandbox's container was found paused; the sandbox was recorded as frozen.
+    RecordFrozen,
+    /// A frozen sandbox's container was found running and was paused again.
+    Pause,
 }
 
 impl ReconcileAction {
-    pub const ALL: [ReconcileAction; 6] = [
+    pub const ALL: [ReconcileAction; 8] = [
         ReconcileAction::Recreate,
         ReconcileAction::RecordExit,
         ReconcileAction::Stop,
         ReconcileAction::RemoveOrphan,
         ReconcileAction::Restart,
         ReconcileAction::FinishCreate,
+        ReconcileAction::RecordFrozen,
+        ReconcileAction::Pause,
     ];
 }
 

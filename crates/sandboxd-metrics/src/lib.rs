@@ -23,7 +23,7 @@ use std::time::Duration;
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The sandbox statuses the `sandboxd_sandboxes` gauge reports (deleted ones are not counted).
-pub const STATUSES: [&str; 4] = ["creating", "running", "stopped", "error"];
+pub const STATUSES: [&str; 5] = ["creating", "running", "frozen", "stopped", "error"];
 
 pub struct Metrics {
     registry: Registry,

@@ -288,6 +288,14 @@ impl Runtime for DockerRuntime {
         container::stop(self, name, grace).await
     }
 
+    async fn pause(&self, name: &str) -> Result<(), RuntimeError> {
+        container::pause(self, name).await
+    }
+
+    async fn unpause(&self, name: &str) -> Result<(), RuntimeError> {
+        container::unpause(self, name).await
+    }
+
     async fn remove(&self, name: &str) -> Result<(), RuntimeError> {
         container::remove(self, name).await
     }

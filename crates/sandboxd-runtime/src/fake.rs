@@ -159,6 +159,15 @@ impl FakeRuntime {
             .count()
     }
 
+    /// Running and paused containers: the ones that hold memory.
+    pub fn holding_memory_count(&self) -> usize {
+        let w = self.world();
+        w.containers
+            .values()
+            .filter(|c| c.state.is_running() || c.state.is_paused())
+            .count()
+    }
+
     /// `Some(seeded)` when the sandbox has a workspace.
     pub fn workspace(&self, sandbox: &SandboxId) -> Option<bool> {
         self.world().workspaces.get(sandbox).copied()

@@ -104,6 +104,11 @@ pub trait Runtime: Send + Sync + 'static {
     /// Stop; the container gets `grace` to exit before it is killed. What remains afterwards is
     /// declared by [`Runtime::stop_semantics`].
     async fn stop(&self, name: &str, grace: Duration) -> Result<(), RuntimeError>;
+    /// Freeze a running container's processes (memory kept). Pausing a paused one is not an
+    /// error.
+    async fn pause(&self, name: &str) -> Result<(), RuntimeError>;
+    /// Thaw a paused container. Unpausing one that is not paused is not an error.
+    async fn unpause(&self, name: &str) -> Result<(), RuntimeError>;
     /// Remove, killing it if it runs. Removing a missing container is not an error.
     async fn remove(&self, name: &str) -> Result<(), RuntimeError>;
     /// Current state ([`ContainerState::Absent`] when the container does not exist).

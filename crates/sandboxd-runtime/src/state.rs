@@ -14,6 +14,9 @@ pub enum ContainerState {
     Created,
     /// Running; `addr` is where it answers on the sandbox network (when known).
     Running { addr: Option<IpAddr> },
+    /// Running but frozen (Docker's pause, the cgroup freezer): memory kept, nothing scheduled,
+    /// connections to it hang until it is unpaused. `addr` is where it will answer then.
+    Paused { addr: Option<IpAddr> },
     /// Stopped after running: its exit code, whether the kernel killed it for memory, and the
     /// runtime's own error (a failed start) if any.
     Exited {
@@ -34,7 +37,11 @@ impl ContainerState {
         matches!(self, ContainerState::Running { .. })
     }
 
-    /// The address of a running container.
+    pub fn is_paused(&self) -> bool {
+        matches!(self, ContainerState::Paused { .. })
+    }
+
+    /// The address of a running container: where traffic may go now (a paused one has none).
     pub fn addr(&self) -> Option<IpAddr> {
         match self {
             ContainerState::Running { addr } => *addr,
@@ -42,12 +49,13 @@ impl ContainerState {
         }
     }
 
-    /// A word for the state: `absent`, `created`, `running`, `exited`, `removing`.
+    /// A word for the state: `absent`, `created`, `running`, `paused`, `exited`, `removing`.
     pub fn as_str(&self) -> &'static str {
         match self {
             ContainerState::Absent => "absent",
             ContainerState::Created => "created",
             ContainerState::Running { .. } => "running",
+            ContainerState::Paused { .. } => "paused",
             ContainerState::Exited { .. } => "exited",
             ContainerState::Removing => "removing",
         }

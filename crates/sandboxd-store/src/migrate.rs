@@ -99,6 +99,9 @@ const MIGRATIONS: &[&str] = &[
     // not part of the sandbox record: only `set_preview_key`/`preview_key` touch it.
     "ALTER TABLE sandboxes ADD COLUMN preview TEXT NOT NULL DEFAULT 'public';
     ALTER TABLE sandboxes ADD COLUMN preview_key TEXT;",
+    // 9: idle seconds before the reaper freezes a sandbox (issue 11's sleep ladder); NULL: the
+    // configured default, 0: never. Rows from before it take the default.
+    "ALTER TABLE sandboxes ADD COLUMN freeze_after_s INTEGER;",
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), StoreError> {

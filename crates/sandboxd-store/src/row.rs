@@ -7,7 +7,7 @@ use sandboxd_core::{Egress, IdlePolicy, Preview, Sandbox, SandboxId, Status};
 
 pub(crate) const COLUMNS: &str =
     "id, status, image, ports, env, resources, start_cmd, idle_policy, \
-     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress, owner, e2b, disk_mb, preview";
+     idle_timeout_s, metadata, created_at_ms, updated_at_ms, last_active_at_ms, last_error, egress, owner, e2b, disk_mb, preview, freeze_after_s";
 
 pub(crate) struct RawRow {
     id: String,
@@ -29,6 +29,7 @@ pub(crate) struct RawRow {
     e2b: Option<String>,
     disk_mb: Option<i64>,
     preview: String,
+    freeze_after_s: Option<i64>,
 }
 
 impl RawRow {
@@ -53,6 +54,7 @@ impl RawRow {
             e2b: r.get(16)?,
             disk_mb: r.get(17)?,
             preview: r.get(18)?,
+            freeze_after_s: r.get(19)?,
         })
     }
 
@@ -81,6 +83,7 @@ impl RawRow {
             e2b: s.e2b.as_ref().map(|l| json(serde_json::json!(l))),
             disk_mb: s.disk_mb.map(|mb| mb as i64),
             preview: s.preview.as_str().to_string(),
+            freeze_after_s: s.freeze_after_s.map(|t| t as i64),
         }
     }
 
@@ -109,6 +112,7 @@ impl RawRow {
             start: self.start_cmd,
             idle_policy,
             idle_timeout_s: self.idle_timeout_s.map(|t| t.max(0) as u64),
+            freeze_after_s: self.freeze_after_s.map(|t| t.max(0) as u64),
             egress,
             preview,
             metadata: serde_json::from_str(&self.metadata)
@@ -140,7 +144,7 @@ impl RawRow {
         c.execute(
             &format!(
                 "INSERT INTO sandboxes ({COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18, ?19, ?20) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?17, ?18, ?19, ?20, ?21) \
                  ON CONFLICT(id) DO UPDATE SET {}, agent_token = CASE \
                  WHEN excluded.status = ?16 THEN NULL ELSE sandboxes.agent_token END, \
                  preview_key = CASE \
@@ -168,6 +172,7 @@ impl RawRow {
                 self.e2b,
                 self.disk_mb,
                 self.preview,
+                self.freeze_after_s,
             ],
         )
     }

@@ -20,6 +20,7 @@ pub(crate) fn sample(id: &str, created: i64) -> Sandbox {
         start: Some("python3 -m http.server".into()),
         idle_policy: IdlePolicy::AlwaysOn,
         idle_timeout_s: Some(60),
+        freeze_after_s: Some(5),
         egress: sandboxd_core::Egress::None,
         preview: sandboxd_core::Preview::Private,
         metadata: BTreeMap::from([("external_user_id".to_string(), "u1".to_string())]),

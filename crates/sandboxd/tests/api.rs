@@ -378,6 +378,23 @@ async fn every_live_answer_matches_the_document() {
     api.call("POST", "/v1/sandboxes/contract/stop", None).await;
     let (_, v) = api.call("POST", "/wake/contract", None).await;
     assert_eq!(v["status"], "running");
+    // Freeze by hand (the reaper's first rung), look at it, thaw it with an exec.
+    let (_, v) = api
+        .call("POST", "/v1/sandboxes/contract/freeze", None)
+        .await;
+    assert_eq!(v["status"], "frozen", "{v}");
+    let (_, v) = api.call("GET", "/v1/sandboxes/contract", None).await;
+    assert_eq!(v["live"]["state"], "paused", "{v}");
+    let (_, v) = api
+        .call(
+            "POST",
+            "/v1/sandboxes/contract/exec",
+            Some(r#"{"cmd":["true"]}"#),
+        )
+        .await;
+    assert_eq!(v["exit_code"], 0, "{v}");
+    let (_, v) = api.call("GET", "/v1/sandboxes/contract", None).await;
+    assert_eq!(v["status"], "running", "{v}");
 
     // Keys and the audit log (the anonymous loopback caller acts as admin).
     let key = r#"{"name":"ci","role":"tenant","owner":"team-a"}"#;
@@ -457,6 +474,7 @@ async fn every_live_answer_matches_the_document() {
         ("GET", "/v1/sandboxes/contract/files"),
         ("POST", "/v1/sandboxes/contract/start"),
         ("POST", "/v1/sandboxes/contract/stop"),
+        ("POST", "/v1/sandboxes/contract/freeze"),
     ] {
         let body = path.ends_with("/exec").then_some(r#"{"cmd":["true"]}"#);
         let (st, v) = api.call(method, path, body).await;

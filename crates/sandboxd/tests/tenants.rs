@@ -140,6 +140,7 @@ async fn tenants_see_and_touch_only_their_own_sandboxes() {
         ("GET", "/v1/sandboxes/TB/logs", None),
         ("POST", "/v1/sandboxes/tb/exec", Some(exec)),
         ("POST", "/v1/sandboxes/tb/stop", None),
+        ("POST", "/v1/sandboxes/tb/freeze", None),
         ("DELETE", "/v1/sandboxes/tb", None),
         ("GET", "/sandbox/tb", None),
         ("POST", "/sandbox/tb/exec", Some(exec)),

@@ -20,7 +20,7 @@ use crate::ApiState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use sandboxd_core::{CreateRequest, E2bLifetime, Egress, ErrorCode, OnEnd, SandboxId, Status};
+use sandboxd_core::{CreateRequest, E2bLifetime, Egress, ErrorCode, OnEnd, SandboxId};
 use sandboxd_engine::EndChange;
 
 pub use view::E2bSettings;
@@ -190,7 +190,7 @@ async fn connect_inner(
         engine.get_live(&id).await
     })
     .await?;
-    let status = if was == Status::Running {
+    let status = if was.is_up() {
         StatusCode::OK
     } else {
         StatusCode::CREATED
@@ -237,7 +237,7 @@ pub async fn resume(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<E2bConnect>,
 ) -> Result<(StatusCode, Json<E2bSandbox>), ApiError> {
-    if st.engine.get_live(&parse_id(&id)?).await?.status == Status::Running {
+    if st.engine.get_live(&parse_id(&id)?).await?.status.is_up() {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             "sandbox is already running",
@@ -257,7 +257,7 @@ pub async fn pause(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    if st.engine.get_live(&id).await?.status != Status::Running {
+    if !st.engine.get_live(&id).await?.status.is_up() {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             "sandbox is already paused",

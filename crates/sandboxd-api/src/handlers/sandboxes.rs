@@ -140,3 +140,18 @@ pub async fn stop(
     let sb = detached(&st, async move { engine.stop_sandbox(&id).await }).await?;
     Ok(Json(view::sandbox(&sb, &st.previews)))
 }
+
+/// Freeze now: processes paused, memory kept; any request, exec or API call thaws it
+#[utoipa::path(post, path = "/v1/sandboxes/{id}/freeze", operation_id = "freezeSandbox",
+    tag = "sandboxes", params(IdPath),
+    responses((status = 200, description = "Sandbox", body = SandboxView),
+        Refused, Missing, Conflict, Failed))]
+pub async fn freeze(
+    State(st): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<SandboxView>, ApiError> {
+    let id = parse_id(&id)?;
+    let engine = st.engine.clone();
+    let sb = detached(&st, async move { engine.freeze_sandbox(&id).await }).await?;
+    Ok(Json(view::sandbox(&sb, &st.previews)))
+}

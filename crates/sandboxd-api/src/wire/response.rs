@@ -31,6 +31,10 @@ pub struct SandboxView {
     /// Per-sandbox idle timeout; null means the configured one.
     #[schema(required = true)]
     pub idle_timeout_s: Option<u64>,
+    /// Per-sandbox idle time before it is frozen (processes paused, memory kept; thawed in
+    /// milliseconds by any use); 0: never; null means the configured one.
+    #[schema(required = true)]
+    pub freeze_after_s: Option<u64>,
     /// Where the sandbox may connect to: `open` (the internet only), `none`, or
     /// `{"allow": [CIDR, …]}`.
     #[schema(value_type = sandboxd_core::EgressSchema)]
@@ -200,6 +204,8 @@ pub struct ActivityBody {
     #[schema(value_type = IdlePolicy)]
     pub idle_policy: String,
     pub idle_timeout_s: i64,
+    /// Idle time before it is frozen, in effect (0: never).
+    pub freeze_after_s: i64,
     #[schema(format = DateTime)]
     pub last_active_at: String,
     #[schema(required = true)]
@@ -215,6 +221,13 @@ pub struct ActivityBody {
     /// When the idle reaper stops it if nothing happens (null while something holds it).
     #[schema(required = true, format = DateTime)]
     pub sleeps_at: Option<String>,
+    /// The sleep ladder's next rung if nothing happens: `frozen` (from running) or `stopped`
+    /// (null while something holds it, or when it is not running or frozen).
+    #[schema(required = true, value_type = Option<Status>)]
+    pub next_rung: Option<String>,
+    /// When the reaper takes it to `next_rung`.
+    #[schema(required = true, format = DateTime)]
+    pub next_rung_at: Option<String>,
     /// The E2B end time (null: not created through the E2B API nor given an E2B timeout); it
     /// applies whatever holds the sandbox awake, independently of the idle reaper.
     #[schema(required = true, format = DateTime)]

@@ -70,6 +70,22 @@ fn ids_resources_and_unknown_fields() {
 }
 
 #[test]
+fn freeze_after_is_checked() {
+    assert_eq!(parse("{}").unwrap().freeze_after_s, None);
+    assert_eq!(
+        parse(r#"{"freeze_after_s":0}"#).unwrap().freeze_after_s,
+        Some(0)
+    );
+    assert_eq!(
+        parse(r#"{"freeze_after_s":1}"#).unwrap().freeze_after_s,
+        Some(1)
+    );
+    let err = parse(r#"{"freeze_after_s":604801}"#).unwrap_err();
+    assert!(err.contains("freeze_after_s"), "{err}");
+    assert!(parse(r#"{"freeze_after_s":-1}"#).is_err());
+}
+
+#[test]
 fn reference_shorthands_land_in_metadata() {
     let spec = parse(r#"{"external_user_id":"u1","idle_policy":"always_on"}"#).unwrap();
     assert_eq!(spec.metadata["external_user_id"], "u1");

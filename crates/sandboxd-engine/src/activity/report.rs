@@ -64,10 +64,17 @@ pub struct ActivityView {
     pub status: String,
     pub idle_policy: String,
     pub idle_timeout_ms: i64,
-    /// Why it will not sleep right now (open connections, execs, a lease, always_on, stopped).
+    /// Idle time before the reaper freezes it (0: never).
+    pub freeze_after_ms: i64,
+    /// Why it will not go down the ladder right now (open connections, execs, sessions, a lease,
+    /// always_on, stopped).
     pub held_by: Vec<String>,
     /// When the idle reaper will stop it if nothing happens (None: not while something holds it).
     pub sleeps_at_ms: Option<i64>,
+    /// The sleep ladder's next rung (`frozen` or `stopped`) if nothing happens, and when (None:
+    /// not while something holds it, or no rung below).
+    pub next_rung: Option<&'static str>,
+    pub next_rung_at_ms: Option<i64>,
     /// When the E2B lifetime ends (None: the sandbox has none), and what happens then
     /// (`kill` or `pause`), whatever holds it awake.
     pub e2b_end_at_ms: Option<i64>,

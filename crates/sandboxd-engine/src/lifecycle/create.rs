@@ -33,6 +33,7 @@ impl Engine {
             start: spec.start,
             idle_policy: spec.idle_policy,
             idle_timeout_s: spec.idle_timeout_s,
+            freeze_after_s: spec.freeze_after_s,
             egress: spec.egress,
             preview: spec.preview,
             metadata: spec.metadata,

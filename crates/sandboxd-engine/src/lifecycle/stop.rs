@@ -1,4 +1,5 @@
-//! Stopping: retire the route first (new requests take the wake path), record the processes
+//! Stopping: retire the route first (new requests take the wake path), thaw a frozen container
+//! (a paused process cannot act on SIGTERM), record the processes
 //! listening on ports when an exec may have started some (so init relaunches them at the next
 //! start), stop the container, record the state. The caller holds the sandbox's lock.
 
@@ -29,7 +30,16 @@ impl Engine {
         self.inner
             .activity
             .set_route(&id, None, self.now_ms(), false);
-        if sb.status == Status::Running && record {
+        let up = matches!(sb.status, Status::Running | Status::Frozen);
+        if sb.status == Status::Frozen {
+            // A frozen process cannot act on SIGTERM, nor can init record listeners: thaw first
+            // (milliseconds), then stop as from running.
+            match self.thaw_container(&name).await {
+                Ok(()) | Err(EngineError::Runtime(RuntimeError::NotFound(_))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if up && record {
             self.record_listeners(&name).await;
         }
         match self
@@ -41,11 +51,7 @@ impl Engine {
             Ok(()) | Err(RuntimeError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        let next = if sb.status == Status::Running {
-            Status::Stopped
-        } else {
-            sb.status
-        };
+        let next = if up { Status::Stopped } else { sb.status };
         sb.last_active_at_ms = self
             .inner
             .activity

@@ -1,5 +1,5 @@
 //! An engine on the fake runtime, a tempdir data dir, a clock that follows tokio's (paused) time,
-//! and host memory that shrinks with every running container.
+//! and host memory that shrinks with every running (or paused) container.
 
 use crate::clock::Clock;
 use crate::memory::{HostMemory, MemoryReading};
@@ -49,7 +49,8 @@ impl HostMemory for FakeMemory {
     fn read(&self) -> Option<MemoryReading> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         let (base, per) = (*self.use_mb.lock().unwrap())?;
-        let used = base + per * self.rt.running_count() as u64;
+        // A paused container keeps its memory.
+        let used = base + per * self.rt.holding_memory_count() as u64;
         Some(MemoryReading {
             available: TOTAL_MB.saturating_sub(used) * MIB,
             total: TOTAL_MB * MIB,
@@ -90,6 +91,7 @@ pub fn spec(name: &str) -> SandboxSpec {
         disk_mb: None,
         idle_policy: IdlePolicy::Sleep,
         idle_timeout_s: None,
+        freeze_after_s: None,
         egress: sandboxd_core::Egress::Open,
         preview: sandboxd_core::Preview::Public,
         metadata: BTreeMap::new(),
@@ -129,6 +131,8 @@ impl Harness {
             exec_output_cap: 1024 * 1024,
             reconcile_interval: Duration::from_secs(30),
             idle_timeout: IDLE,
+            // Off unless a test asks (per sandbox): the older tests are about the stop rung.
+            freeze_after: Duration::ZERO,
             max_lease: Duration::from_secs(3600),
             wake_timeout: Duration::from_secs(5),
             reap_interval: Duration::from_secs(5),
@@ -178,6 +182,7 @@ impl Harness {
             start: None,
             idle_policy: IdlePolicy::Sleep,
             idle_timeout_s: None,
+            freeze_after_s: None,
             egress: sandboxd_core::Egress::Open,
             preview: sandboxd_core::Preview::Public,
             metadata: BTreeMap::new(),

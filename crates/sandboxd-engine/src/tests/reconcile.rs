@@ -15,6 +15,7 @@ fn plant_state(kind: &str) -> ContainerState {
         "absent" => ContainerState::Absent,
         "created" => ContainerState::Created,
         "running" => ContainerState::Running { addr: Some(ip) },
+        "paused" => ContainerState::Paused { addr: Some(ip) },
         "exited" => ContainerState::Exited {
             code: Some(137),
             oom: true,
@@ -25,11 +26,14 @@ fn plant_state(kind: &str) -> ContainerState {
     }
 }
 
-const STATES: [&str; 5] = ["absent", "created", "running", "exited", "removing"];
-const ROWS: [Option<Status>; 6] = [
+const STATES: [&str; 6] = [
+    "absent", "created", "running", "paused", "exited", "removing",
+];
+const ROWS: [Option<Status>; 7] = [
     None,
     Some(Status::Creating),
     Some(Status::Running),
+    Some(Status::Frozen),
     Some(Status::Stopped),
     Some(Status::Error),
     Some(Status::Deleted),
@@ -52,11 +56,19 @@ fn expected(
         (Some(Running), "absent") => (Some(Running), "running", false),
         (Some(Running), "running") => (Some(Running), "running", false),
         (Some(Running), "removing") => (Some(Running), "removing", false),
+        // Paused behind our back: recorded frozen (memory kept, no route), at boot too.
+        (Some(Running), "paused") => (Some(Frozen), "paused", false),
         (Some(Running), _) if pass == Pass::Boot => (Some(Running), "running", false),
         (Some(Running), s) => (Some(Stopped), s, true),
+        // A frozen sandbox stays frozen (paused again if it runs); one whose container died
+        // or vanished has nothing in memory any more: stopped, with the reason.
+        (Some(Frozen), "paused" | "running") => (Some(Frozen), "paused", false),
+        (Some(Frozen), "removing") => (Some(Frozen), "removing", false),
+        (Some(Frozen), "absent") if keeps => (Some(Stopped), "created", true),
+        (Some(Frozen), s) => (Some(Stopped), s, true),
         (Some(Stopped), "absent") if keeps => (Some(Stopped), "created", false),
-        (Some(Stopped), "running") if keeps => (Some(Stopped), "exited", false),
-        (Some(Stopped), "running") => (Some(Stopped), "absent", false),
+        (Some(Stopped), "running" | "paused") if keeps => (Some(Stopped), "exited", false),
+        (Some(Stopped), "running" | "paused") => (Some(Stopped), "absent", false),
         (Some(Stopped), s) => (Some(Stopped), s, false),
         (Some(Error), s) => (Some(Error), s, false),
     }
@@ -90,6 +102,12 @@ async fn table(sem: StopSemantics) {
                     assert!(
                         h.engine.inner.activity.route(&id(&sid)).is_some(),
                         "{case}: route published"
+                    );
+                }
+                if want_row == Some(Status::Frozen) {
+                    assert!(
+                        h.engine.inner.activity.route(&id(&sid)).is_none(),
+                        "{case}: no route to a frozen container"
                     );
                 }
             }

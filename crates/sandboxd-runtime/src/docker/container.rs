@@ -52,11 +52,19 @@ pub(super) async fn start(rt: &DockerRuntime, name: &str) -> Result<(), RuntimeE
     }
 }
 
+/// Stop with `grace` before the kill. A paused container is thawed first: a frozen process
+/// cannot act on SIGTERM, so the grace would be spent waiting for nothing (and whether the
+/// engine thaws it itself depends on its version and the stop signal).
 pub(super) async fn stop(
     rt: &DockerRuntime,
     name: &str,
     grace: Duration,
 ) -> Result<(), RuntimeError> {
+    match unpause(rt, name).await {
+        // Not running (409 "is not running"): the stop below says what that means.
+        Ok(()) | Err(RuntimeError::Conflict(_)) | Err(RuntimeError::Engine { .. }) => {}
+        Err(e) => return Err(e),
+    }
     let opts = StopContainerOptions {
         t: grace.as_secs().max(1) as i64,
     };
@@ -66,6 +74,31 @@ pub(super) async fn stop(
             status_code: 304, ..
         }) => Ok(()),
         Err(e) => Err(map_err(e)),
+    }
+}
+
+/// Freeze (Docker's pause: the cgroup freezer). Already paused is success.
+pub(super) async fn pause(rt: &DockerRuntime, name: &str) -> Result<(), RuntimeError> {
+    match rt.docker.pause_container(name).await.map_err(map_err) {
+        Err(e) if engine_says(&e, "already paused") => Ok(()),
+        other => other,
+    }
+}
+
+/// Thaw. A container that is not paused is success (it may still be stopped: callers inspect).
+pub(super) async fn unpause(rt: &DockerRuntime, name: &str) -> Result<(), RuntimeError> {
+    match rt.docker.unpause_container(name).await.map_err(map_err) {
+        Err(e) if engine_says(&e, "is not paused") => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether the engine refused with `words` in its message (Docker 20.10 answers "is not
+/// paused" with a 500, later versions with a 409).
+fn engine_says(e: &RuntimeError, words: &str) -> bool {
+    match e {
+        RuntimeError::Conflict(m) | RuntimeError::Engine { message: m, .. } => m.contains(words),
+        _ => false,
     }
 }
 
@@ -97,15 +130,19 @@ pub(super) async fn inspect(
     Ok(state_of(resp.state.unwrap_or_default(), addr))
 }
 
-/// Docker's state in our words. A running, paused or restarting container runs (Docker reports
-/// `running: true` for all three); `dead` (a failed removal) counts as exited.
+/// Docker's state in our words. A paused container is `Paused` (Docker also reports
+/// `running: true` for it); a running or restarting one runs; `dead` (a failed removal) counts
+/// as exited.
 fn state_of(state: DockerState, addr: Option<IpAddr>) -> ContainerState {
     use ContainerStateStatusEnum as S;
+    if state.paused.unwrap_or(false) || state.status == Some(S::PAUSED) {
+        return ContainerState::Paused { addr };
+    }
     if state.running.unwrap_or(false) {
         return ContainerState::Running { addr };
     }
     match state.status {
-        Some(S::RUNNING | S::PAUSED | S::RESTARTING) => ContainerState::Running { addr },
+        Some(S::RUNNING | S::RESTARTING) => ContainerState::Running { addr },
         Some(S::CREATED) => ContainerState::Created,
         Some(S::REMOVING) => ContainerState::Removing,
         _ => ContainerState::Exited {
@@ -205,7 +242,13 @@ mod tests {
             state_of(docker(S::RUNNING, true), Some(ip)),
             ContainerState::Running { addr: Some(ip) }
         );
-        assert!(state_of(docker(S::PAUSED, true), None).is_running());
+        let paused = state_of(docker(S::PAUSED, true), Some(ip));
+        assert_eq!(paused, ContainerState::Paused { addr: Some(ip) });
+        assert!(
+            !paused.is_running(),
+            "traffic must not go to a frozen container"
+        );
+        assert_eq!(paused.addr(), None);
         assert_eq!(
             state_of(docker(S::CREATED, false), None),
             ContainerState::Created

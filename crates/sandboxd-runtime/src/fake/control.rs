@@ -19,6 +19,8 @@ pub enum Op {
     Create,
     Start,
     Stop,
+    Pause,
+    Unpause,
     Remove,
     Inspect,
     List,

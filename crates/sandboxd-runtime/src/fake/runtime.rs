@@ -132,6 +132,12 @@ impl Runtime for FakeRuntime {
         let c = w.containers.get_mut(name).ok_or_else(|| not_found(name))?;
         match c.state {
             ContainerState::Running { .. } => return Ok(()),
+            // As Docker answers.
+            ContainerState::Paused { .. } => {
+                return Err(RuntimeError::Conflict(
+                    "cannot start a paused container, try unpause instead".into(),
+                ))
+            }
             ContainerState::Removing => {
                 return Err(RuntimeError::Conflict("removal in progress".into()))
             }
@@ -146,7 +152,8 @@ impl Runtime for FakeRuntime {
         self.enter(Op::Stop, name).await?;
         let mut w = self.world();
         let c = w.containers.get_mut(name).ok_or_else(|| not_found(name))?;
-        let was_running = c.state.is_running();
+        // Like Docker's stop as the runtime drives it: a paused container is thawed, then stopped.
+        let was_running = c.state.is_running() || c.state.is_paused();
         if was_running {
             c.state = ContainerState::Exited {
                 code: Some(0),
@@ -165,11 +172,37 @@ impl Runtime for FakeRuntime {
         Ok(())
     }
 
+    async fn pause(&self, name: &str) -> Result<(), RuntimeError> {
+        self.enter(Op::Pause, name).await?;
+        let mut w = self.world();
+        let c = w.containers.get_mut(name).ok_or_else(|| not_found(name))?;
+        match c.state {
+            ContainerState::Running { addr } => c.state = ContainerState::Paused { addr },
+            ContainerState::Paused { .. } => {}
+            _ => {
+                return Err(RuntimeError::Conflict(format!(
+                    "Container {name} is not running"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    async fn unpause(&self, name: &str) -> Result<(), RuntimeError> {
+        self.enter(Op::Unpause, name).await?;
+        let mut w = self.world();
+        let c = w.containers.get_mut(name).ok_or_else(|| not_found(name))?;
+        if let ContainerState::Paused { addr } = c.state {
+            c.state = ContainerState::Running { addr };
+        }
+        Ok(())
+    }
+
     async fn remove(&self, name: &str) -> Result<(), RuntimeError> {
         self.enter(Op::Remove, name).await?;
         let mut w = self.world();
         if let Some(c) = w.containers.remove(name) {
-            if c.state.is_running() {
+            if c.state.is_running() || c.state.is_paused() {
                 Self::emit_locked(&mut w, name, c.sandbox.clone(), EventKind::Died);
             }
             Self::emit_locked(&mut w, name, c.sandbox, EventKind::Destroyed);

@@ -122,6 +122,11 @@ pub(super) struct ServeArgs {
     /// Stop sandboxes idle this long (seconds).
     #[arg(long, default_value_t = 1800)]
     idle_timeout: u64,
+    /// Freeze sandboxes idle this long (seconds): processes paused, memory kept, thawed in
+    /// milliseconds by the next request; 0 never freezes. A sandbox's `freeze_after_s`
+    /// overrides it.
+    #[arg(long, default_value_t = 120)]
+    freeze_after: u64,
     /// Do not install the iptables rules that keep sandboxes off the host's own ports and its
     /// networks (host guard and egress chain; per-sandbox egress policies are then not enforced).
     #[arg(long)]
@@ -212,6 +217,7 @@ pub(super) async fn run_serve(a: ServeArgs) -> Result<i32> {
     cfg.limits.default.tmp_mb = a.tmp_mb;
     cfg.idle_timeout = Duration::from_secs(a.idle_timeout);
     cfg.limits.default_preview = a.default_preview;
+    cfg.freeze_after = Duration::from_secs(a.freeze_after);
     cfg.host_guard = !a.no_host_guard;
     cfg.e2b_templates = a.e2b_templates;
     cfg.e2b_domain = a.e2b_domain;

@@ -52,10 +52,10 @@ impl E2bSettings {
     }
 }
 
-/// `running` or `paused`.
+/// `running` or `paused`. A frozen sandbox is `running` to E2B clients: it thaws on first use.
 pub fn state(status: Status) -> &'static str {
     match status {
-        Status::Running | Status::Creating => "running",
+        Status::Running | Status::Frozen | Status::Creating => "running",
         _ => "paused",
     }
 }
