@@ -159,6 +159,28 @@ impl TestServer {
         sandboxd_engine::container::name(&key, &self.instance, id)
     }
 
+    /// The Prometheus text of `GET /metrics`.
+    pub async fn metrics_text(&self) -> Result<String> {
+        Ok(self
+            .client
+            .get(format!("{}/metrics", self.api))
+            .send()
+            .await?
+            .text()
+            .await?)
+    }
+
+    /// The value of one series in `GET /metrics` (`series` is the name with its labels, as
+    /// printed); 0 when absent.
+    pub async fn metric(&self, series: &str) -> Result<f64> {
+        Ok(self
+            .metrics_text()
+            .await?
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or(0.0))
+    }
+
     /// Send a request; returns (status, parsed JSON body or Null).
     pub async fn call(&self, method: &str, path: &str, body: Option<&str>) -> Result<(u16, Value)> {
         let method = reqwest::Method::from_bytes(method.as_bytes())?;

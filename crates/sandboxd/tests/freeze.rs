@@ -92,15 +92,7 @@ async fn an_idle_sandbox_freezes_and_a_preview_request_thaws_it() {
     // A thaw, not a start: far below a container start.
     assert!(took < Duration::from_secs(2), "thaw took {took:?}");
 
-    let metrics = s
-        .client
-        .get(format!("{}/metrics", s.api))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics_text().await.unwrap();
     assert!(
         metrics.contains(r#"op="freeze",outcome="ok"} 1"#),
         "{metrics}"

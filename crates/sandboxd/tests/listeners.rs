@@ -32,18 +32,7 @@ async fn half_open(addr: SocketAddr) -> TcpStream {
 
 /// The value of one series in `GET /metrics` (0 when absent).
 async fn metric(s: &TestServer, series: &str) -> f64 {
-    let text = s
-        .client
-        .get(format!("{}/metrics", s.api))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or(0.0)
+    s.metric(series).await.unwrap()
 }
 
 #[tokio::test]
