@@ -9,10 +9,9 @@ use super::api::Api;
 use super::http::{get_first_byte, wait_accept};
 use super::report::Figure;
 use super::stats::Series;
-use super::wake::{until_served, FIXTURE_START};
+use super::wake::{app_pair, remove_pair, until_served};
 use super::Env;
 use anyhow::Result;
-use sandboxd_testkit::FIXTURE_APP;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -21,17 +20,9 @@ const FROZEN: &str = "4b. Wake a frozen sandbox to first byte";
 const TARGET_P50_MS: f64 = 20.0;
 
 pub async fn wake_frozen_to_first_byte(env: &Env) -> Result<Figure> {
-    let id = env.api.create(Some(FIXTURE_APP)).await?;
-    let name = match env.raw.create(Some(FIXTURE_START)).await {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = env.api.purge(&id).await;
-            return Err(e);
-        }
-    };
+    let (id, name) = app_pair(env).await?;
     let result = measure(env, &id, &name).await;
-    let _ = env.api.purge(&id).await;
-    let _ = env.raw.remove(&name).await;
+    remove_pair(env, &id, &name).await;
     result
 }
 

@@ -37,18 +37,29 @@ pub async fn until_served(env: &Env, id: &str) -> Result<()> {
 }
 
 pub async fn wake_to_first_byte(env: &Env) -> Result<Figure> {
+    let (id, name) = app_pair(env).await?;
+    let result = measure(env, &id, &name).await;
+    remove_pair(env, &id, &name).await;
+    result
+}
+
+/// A sandbox and a raw container both running the fixture app (neither is left when making
+/// the second fails): the two sides of a wake figure.
+pub(crate) async fn app_pair(env: &Env) -> Result<(String, String)> {
     let id = env.api.create(Some(FIXTURE_APP)).await?;
-    let name = match env.raw.create(Some(FIXTURE_START)).await {
-        Ok(n) => n,
+    match env.raw.create(Some(FIXTURE_START)).await {
+        Ok(name) => Ok((id, name)),
         Err(e) => {
             let _ = env.api.purge(&id).await;
-            return Err(e);
+            Err(e)
         }
-    };
-    let result = measure(env, &id, &name).await;
-    let _ = env.api.purge(&id).await;
-    let _ = env.raw.remove(&name).await;
-    result
+    }
+}
+
+/// Remove what [`app_pair`] made (best effort: the bench's cleanup checks what is left).
+pub(crate) async fn remove_pair(env: &Env, id: &str, name: &str) {
+    let _ = env.api.purge(id).await;
+    let _ = env.raw.remove(name).await;
 }
 
 /// Time from `start` (the raw container stopped) to the fixture's first byte, with phases.
